@@ -1,0 +1,41 @@
+"""jupyter-carbon: live, per-cell energy and CO2e for Jupyter notebooks.
+
+Importing this package is cheap and has no side effects: no thread, no NVML, no network.
+``%load_ext jupyter_carbon`` or ``jc.track()`` start the one sampler thread on demand.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["track", "read_log", "intensity_from_mix", "Measurement", "ConfigError",
+           "load_ipython_extension", "unload_ipython_extension", "__version__"]
+
+from .errors import ConfigError
+
+
+def __getattr__(name):  # lazy: keeps `import jupyter_carbon` fast and side-effect free
+    if name == "track":
+        from .track import track
+        return track
+    if name == "Measurement":
+        from .engine.measurement import Measurement
+        return Measurement
+    if name == "read_log":
+        from .log.csvlog import read_log
+        return read_log
+    if name == "intensity_from_mix":
+        from .intensity import intensity_from_mix
+        return intensity_from_mix
+    raise AttributeError(f"module 'jupyter_carbon' has no attribute {name!r}")
+
+
+def load_ipython_extension(ipython) -> None:
+    from .extension import load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython) -> None:
+    from .extension import unload
+
+    unload(ipython)

@@ -1,0 +1,91 @@
+"""Cumulative energy for one sensor, safe to sample from two threads at once.
+
+The hardware read happens outside the lock; the lock only guards a few float operations,
+so the user's thread never waits on I/O the sampler started (and vice versa). Samples are
+committed in timestamp order: a read stamped earlier than the last committed one is
+dropped, which keeps wrap detection and integration correct under races.
+"""
+from __future__ import annotations
+
+import threading
+
+from ..sensors.base import Reading, Sensor
+
+# Below this interval a counter delta is too coarse to turn into watts; keep the last.
+_MIN_DT_FOR_WATTS = 0.02
+
+
+class Channel:
+    __slots__ = ("sensor", "_lock", "_t", "_raw", "_j", "_w", "failed")
+
+    def __init__(self, sensor: Sensor):
+        self.sensor = sensor
+        self._lock = threading.Lock()
+        self._t: float | None = None
+        self._raw: float | None = None
+        self._j = 0.0
+        self._w = 0.0
+        self.failed: str | None = None
+
+    def sample(self, now: float) -> tuple[float, float]:
+        """Read the sensor at ``now`` and return (cumulative joules, watts)."""
+        if self.failed is not None:
+            return self._j, 0.0
+        try:
+            reading = self.sensor.read(now)
+        except Exception as exc:  # a sensor must never take the kernel down
+            self.failed = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+            self._w = 0.0
+            return self._j, 0.0
+        with self._lock:
+            return self._commit(now, reading)
+
+    def _commit(self, now: float, r: Reading) -> tuple[float, float]:
+        t = self._t
+        if t is None:
+            self._t, self._raw = now, r.joules
+            self._w = max(r.watts, 0.0) if r.watts is not None else 0.0
+            return self._j, self._w
+        if now <= t:  # a later read was already committed by the other thread
+            return self._j, self._w
+        dt = now - t
+        if r.joules is not None:
+            delta = self._counter_delta(r.joules)
+            if r.watts is not None:
+                w = max(r.watts, 0.0)
+            elif dt >= _MIN_DT_FOR_WATTS:
+                w = delta / dt
+            else:
+                w = self._w
+        else:
+            w = max(r.watts or 0.0, 0.0)
+            delta = 0.5 * (self._w + w) * dt  # trapezoid between committed reads
+        self._j += delta
+        self._w, self._t = w, now
+        return self._j, w
+
+    def _counter_delta(self, raw: float) -> float:
+        prev = self._raw
+        if prev is None:
+            self._raw = raw
+            return 0.0
+        delta = raw - prev
+        if delta >= 0:
+            self._raw = raw
+            return delta
+        wrap = self.sensor.wrap_j
+        if wrap and -delta > wrap / 2:  # a genuine wrap-around of the hardware counter
+            self._raw = raw
+            return delta + wrap
+        if wrap is None and raw < prev / 2:  # counter reset (driver reload): restart from here
+            self._raw = raw
+        # else: a read that raced behind the committed one; keep the higher raw value
+        return 0.0
+
+    @property
+    def joules(self) -> float:
+        return self._j
+
+    @property
+    def watts(self) -> float:
+        return self._w

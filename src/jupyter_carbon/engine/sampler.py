@@ -1,0 +1,138 @@
+"""The one background thread: samples every channel on a fixed interval.
+
+It keeps a fixed-size ring buffer (memory is bounded over a day-long session), never
+prints, never touches the network, and calls listeners with each sample; a listener that
+raises is counted and dropped after repeated failures, never allowed to stop sampling.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple
+
+from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from .meter import Meter
+
+MIN_INTERVAL_S, MAX_INTERVAL_S = 0.05, 60.0
+DEFAULT_INTERVAL_S = 1.0
+DEFAULT_BUFFER = 4096
+_LISTENER_MAX_FAILURES = 5
+
+
+class Sample(NamedTuple):
+    """One instant: wall time, monotonic time, and per-channel (joules, watts)."""
+
+    wall: float
+    mono: float
+    joules: tuple[float, ...]
+    watts: tuple[float, ...]
+
+    @property
+    def total_w(self) -> float:
+        return sum(self.watts)
+
+
+def check_interval(value) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"interval must be a number of seconds between {MIN_INTERVAL_S} and "
+                          f"{MAX_INTERVAL_S:g}, got {value!r}") from None
+    if not MIN_INTERVAL_S <= v <= MAX_INTERVAL_S:
+        raise ConfigError(f"interval must be between {MIN_INTERVAL_S} and {MAX_INTERVAL_S:g} "
+                          f"seconds, got {v:g}")
+    return v
+
+
+class Sampler:
+    def __init__(self, meter: Meter, interval: float = DEFAULT_INTERVAL_S, buffer: int = DEFAULT_BUFFER):
+        self.meter = meter
+        self._interval = check_interval(interval)
+        self.buffer: deque[Sample] = deque(maxlen=buffer)
+        self._listeners: dict[Callable[[Sample], None], int] = {}
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.samples_taken = 0
+        self.cpu_s = 0.0  # thread CPU time spent sampling (for benchmarks and status)
+
+    # --- lifecycle -----------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="jupyter-carbon-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        t = self._thread
+        if t is not None and t is not threading.current_thread():
+            t.join(timeout)
+        self._thread = None
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, value: float) -> None:
+        self._interval = check_interval(value)
+        self._wake.set()  # apply now, not after the old interval
+
+    # --- listeners -------------------------------------------------------------------
+    def add_listener(self, fn: Callable[[Sample], None]) -> None:
+        self._listeners[fn] = 0
+
+    def remove_listener(self, fn: Callable[[Sample], None]) -> None:
+        self._listeners.pop(fn, None)
+
+    def latest(self) -> Sample | None:
+        try:
+            return self.buffer[-1]
+        except IndexError:
+            return None
+
+    # --- the loop --------------------------------------------------------------------
+    def sample_now(self) -> Sample:
+        s = self.meter.snapshot()
+        self.buffer.append(s)
+        self.samples_taken += 1
+        for fn in list(self._listeners):
+            try:
+                fn(s)
+            except Exception:
+                n = self._listeners.get(fn, 0) + 1
+                if n >= _LISTENER_MAX_FAILURES:
+                    self._listeners.pop(fn, None)
+                elif fn in self._listeners:
+                    self._listeners[fn] = n
+        return s
+
+    def _run(self) -> None:
+        cpu = time.thread_time
+        next_at = time.monotonic()
+        while not self._stop.is_set():
+            c0 = cpu()
+            try:
+                self.sample_now()
+            except Exception:  # never let the thread die; the next tick tries again
+                pass
+            self.cpu_s += cpu() - c0
+            next_at += self._interval
+            now = time.monotonic()
+            if next_at < now:  # we fell behind (suspended laptop, busy machine): re-anchor
+                next_at = now + self._interval
+            self._wake.wait(next_at - now)
+            if self._wake.is_set():
+                self._wake.clear()
+                next_at = time.monotonic()

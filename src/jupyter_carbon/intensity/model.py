@@ -1,0 +1,27 @@
+"""The value object every CO2e figure is computed from, carried into the CSV and the widget."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """A grid carbon intensity and where it came from.
+
+    ``source`` is one of ``explicit``, ``mix``, ``table:<source> <year>``,
+    ``live:<provider>`` or ``world-average``: the provenance is never lost.
+    """
+
+    g_per_kwh: float
+    source: str
+    country_iso: str | None = None  # ISO 3166-1 alpha-2, e.g. "FR"
+    country_name: str | None = None
+    region: str | None = None  # sub-national code, e.g. "US-CA", when known
+
+    def grams(self, kwh: float) -> float:
+        return kwh * self.g_per_kwh
+
+
+# Used until the intensity resolver has run, and when nothing else is known.
+# Ember, "Yearly electricity data" (world, 2023): 480 gCO2e/kWh.
+WORLD_AVERAGE = Intensity(480.0, "world-average", None, "World", None)

@@ -1,0 +1,1 @@
+"""Sensors: one device each, reporting cumulative joules and watts."""

@@ -1,0 +1,89 @@
+"""Pick the best available method per component, and say once how to get a better one.
+
+GPU: NVML. CPU: RAPL package counters, else the TDP model. RAM: the RAPL DRAM domain,
+else the RAM model.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .base import CPU, GPU, RAM, Sensor
+from .models import DEFAULT_RAM_W_PER_GB, CpuTdpSensor, RamModelSensor
+from .nvml import discover_nvml
+from .rapl import DEFAULT_ROOT, discover_rapl
+
+
+@dataclass
+class SensorSetup:
+    sensors: list[Sensor]
+    messages: list[str] = field(default_factory=list)
+    _closers: list = field(default_factory=list)
+
+    def of(self, component: str) -> list[Sensor]:
+        return [s for s in self.sensors if s.component == component]
+
+    def describe(self) -> str:
+        """e.g. ``cpu: tdp-model (est.), ram: ram-model (est.), gpu: 2x nvml-energy``"""
+        parts = []
+        for comp in (GPU, CPU, RAM):
+            sensors = self.of(comp)
+            if not sensors:
+                parts.append(f"{comp}: none")
+                continue
+            methods = dict.fromkeys(s.method for s in sensors)
+            n = f"{len(sensors)}x " if len(sensors) > 1 else ""
+            est = "" if all(s.measured for s in sensors) else " (est.)"
+            parts.append(f"{comp}: {n}{'+'.join(methods)}{est}")
+        return ", ".join(parts)
+
+    def close(self) -> None:
+        for s in self.sensors:
+            try:
+                s.close()
+            except Exception:
+                pass
+        for c in self._closers:
+            c()
+
+
+def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml=None,
+             gpu: bool = True, cpu_tdp_w: float | None = None,
+             ram_w_per_gb: float = DEFAULT_RAM_W_PER_GB, tracking_mode: str = "machine") -> SensorSetup:
+    setup = SensorSetup([])
+    if gpu:
+        n = discover_nvml(env=env, nvml=nvml)
+        setup.sensors += n.sensors
+        setup._closers.append(n.close)
+        if n.message:
+            setup.messages.append(n.message)
+
+    rapl = discover_rapl(powercap_root)
+    if rapl.message:
+        setup.messages.append(rapl.message)
+    process = tracking_mode == "process"
+    # In process mode the machine-wide counters would charge other programs to this
+    # kernel, so the models (which can be scoped to this process) are used instead.
+    cpu_rapl = [s for s in rapl.sensors if s.component == CPU and not process]
+    ram_rapl = [s for s in rapl.sensors if s.component == RAM and not process]
+    for s in rapl.sensors:
+        if s not in cpu_rapl and s not in ram_rapl:
+            s.close()
+    if cpu_rapl and cpu_tdp_w is None:
+        setup.sensors += cpu_rapl
+    else:
+        for s in cpu_rapl:
+            s.close()
+        setup.sensors.append(_tdp_sensor(cpu_tdp_w, process, setup.messages))
+    setup.sensors += ram_rapl or [RamModelSensor(ram_w_per_gb, process=process)]
+    return setup
+
+
+def _tdp_sensor(override_w, process, messages) -> CpuTdpSensor:
+    from ..hardware.cpuinfo import cpu_model_name, cpu_packages
+    from ..hardware.tdp import lookup_tdp
+
+    model = cpu_model_name()
+    match = lookup_tdp(model, override_w=override_w)
+    watts = match.watts * (cpu_packages() if match.how in ("table", "fuzzy") else 1)
+    name = f"{model or 'unknown CPU'} ({match.how} {watts:.0f} W)"
+    return CpuTdpSensor(watts, name, process=process)

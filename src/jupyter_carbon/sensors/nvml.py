@@ -1,0 +1,125 @@
+"""NVIDIA GPUs through NVML: the total-energy counter where the GPU has one (Volta and
+newer), power sampling otherwise. Only the GPUs this process may use are counted.
+
+``pynvml`` (from the ``nvidia-ml-py`` package) is imported and initialised only by
+``discover_nvml``, never at import of jupyter_carbon.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .base import GPU, Reading, Sensor
+
+
+class NvmlSensor(Sensor):
+    component = GPU
+    measured = True
+
+    def __init__(self, nvml, handle, index: int, name: str, uuid: str, use_counter: bool):
+        self._nvml = nvml
+        self._handle = handle
+        self.index = index
+        self.uuid = uuid
+        self.name = f"{name} #{index}"
+        self.use_counter = use_counter
+        self.method = "nvml-energy" if use_counter else "nvml-power"
+
+    def read(self, now: float) -> Reading:
+        nv, h = self._nvml, self._handle
+        watts = nv.nvmlDeviceGetPowerUsage(h) / 1000.0
+        if self.use_counter:
+            return Reading(nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0, watts)
+        return Reading(None, watts)
+
+
+@dataclass
+class NvmlDiscovery:
+    sensors: list[NvmlSensor] = field(default_factory=list)
+    message: str | None = None
+    _nvml: object = None
+
+    def close(self) -> None:
+        if self._nvml is not None:
+            try:
+                self._nvml.nvmlShutdown()
+            except Exception:
+                pass
+            self._nvml = None
+
+
+def visible_indices(count: int, uuids: list[str], env: dict | None = None) -> list[int]:
+    """NVML indices of the GPUs ``CUDA_VISIBLE_DEVICES`` exposes, in CUDA's order.
+
+    Like CUDA, entries are indices or (prefixes of) UUIDs, and the list stops at the first
+    entry that names no device. Unset means every GPU; empty or "-1" means none.
+    Indices are taken as NVML (PCI bus) order, as with ``CUDA_DEVICE_ORDER=PCI_BUS_ID``.
+    """
+    env = os.environ if env is None else env
+    spec = env.get("CUDA_VISIBLE_DEVICES")
+    if spec is None:
+        return list(range(count))
+    out: list[int] = []
+    for raw in spec.split(","):
+        item = raw.strip()
+        if not item:
+            break
+        if item.lstrip("-").isdigit():
+            i = int(item)
+            if not 0 <= i < count:
+                break
+        else:
+            matches = [i for i, u in enumerate(uuids) if u.startswith(item) or
+                       u.startswith("GPU-" + item)]
+            if len(matches) != 1:
+                break
+            i = matches[0]
+        if i in out:
+            break
+        out.append(i)
+    return out
+
+
+def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
+    """One sensor per visible GPU; no NVML (no driver, no library) is not an error."""
+    if nvml is None:
+        try:
+            import pynvml as nvml  # noqa: PLC0415 - deliberately lazy
+        except Exception:
+            return NvmlDiscovery()
+    try:
+        nvml.nvmlInit()
+    except Exception as exc:
+        msg = str(exc)
+        if "Driver Not Loaded" in msg or "Library Not Found" in msg or "not found" in msg.lower():
+            return NvmlDiscovery()  # no NVIDIA GPU here: nothing to say
+        return NvmlDiscovery(message=f"NVML could not start ({msg}); GPU energy not measured. "
+                                     f"Check `nvidia-smi` works for this user.")
+    disc = NvmlDiscovery(_nvml=nvml)
+    try:
+        count = nvml.nvmlDeviceGetCount()
+        handles = [nvml.nvmlDeviceGetHandleByIndex(i) for i in range(count)]
+        uuids = [_text(nvml.nvmlDeviceGetUUID(h)) for h in handles]
+        for i in visible_indices(count, uuids, env):
+            h = handles[i]
+            name = _text(nvml.nvmlDeviceGetName(h))
+            try:
+                nvml.nvmlDeviceGetTotalEnergyConsumption(h)
+                counter = True
+            except Exception:
+                counter = False
+            try:
+                nvml.nvmlDeviceGetPowerUsage(h)
+            except Exception as exc:
+                disc.message = f"GPU {i} ({name}) reports no power reading ({exc}); not measured"
+                continue
+            disc.sensors.append(NvmlSensor(nvml, h, i, name, uuids[i], counter))
+    except Exception as exc:
+        disc.message = f"NVML error while listing GPUs ({exc}); GPU energy not measured"
+    if not disc.sensors:
+        disc.close()
+    return disc
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

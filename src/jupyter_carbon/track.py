@@ -1,0 +1,75 @@
+"""``jc.track()``: measure a block or a function, in a notebook or a plain script."""
+from __future__ import annotations
+
+import functools
+
+from .engine.measurement import Measurement
+from .engine.meter import Window
+
+
+class track:
+    """Context manager and decorator measuring energy and CO2e of what runs inside.
+
+    >>> with track("train") as m:
+    ...     fit()
+    >>> m.energy_kwh, m.emissions_kg, m.by_component, m.duration_s
+
+    Inside the block the attributes read the window so far; after it, the final result.
+    As a decorator, each call is measured and the last result is ``wrapper.last``.
+    Windows nest: a ``track`` inside another (or inside a measured cell) is exact too.
+    """
+
+    def __init__(self, label: str | None = None, *, country: str | None = None,
+                 intensity: float | None = None, pue: float | None = None, meter=None):
+        from .intensity import resolve, validate_pue
+
+        self.label = label
+        self._intensity = resolve(intensity=intensity, country=country)
+        self._pue = 1.0 if pue is None else validate_pue(pue)
+        self._meter = meter
+        self._window: Window | None = None
+        self.result: Measurement | None = None
+
+    def __enter__(self) -> track:
+        if self._meter is None:
+            from .runtime import get_meter
+
+            self._meter = get_meter()
+        self.result = None
+        self._window = self._meter.begin(self.label)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._window is not None:
+            self.result = self._window.end(self._intensity, self._pue)
+            self._window = None
+
+    def measurement(self) -> Measurement:
+        if self.result is not None:
+            return self.result
+        if self._window is not None:
+            return self._window.peek(intensity=self._intensity, pue=self._pue)
+        raise RuntimeError("track() has not started: use it in a `with` block or as a decorator")
+
+    def __getattr__(self, name):  # energy_kwh, emissions_kg, by_component, duration_s, ...
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.measurement(), name)
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            t = track(self.label or fn.__qualname__, meter=self._meter)
+            t._intensity, t._pue = self._intensity, self._pue
+            with t:
+                out = fn(*args, **kwargs)
+            wrapper.last = t.result
+            return out
+
+        wrapper.last = None
+        return wrapper
+
+    def __repr__(self) -> str:
+        if self.result is None and self._window is None:
+            return f"<track {self.label!r} (not started)>"
+        return repr(self.measurement())
