@@ -27,12 +27,11 @@ class Meter:
         self.snapshot()  # anchor every channel so the first window starts from a real read
 
     def snapshot(self) -> Sample:
-        clock = self.clock
         wall = time.time()
-        mono = clock()
+        mono = self.clock()
         joules, watts = [], []
-        for ch in self.channels:
-            j, w = ch.sample(clock())
+        for ch in self.channels:  # one timestamp for all: energies agree with durations
+            j, w = ch.sample(mono)
             joules.append(j)
             watts.append(w)
         return Sample(wall, mono, tuple(joules), tuple(watts))

@@ -1,0 +1,208 @@
+"""Settings with a visible pedigree.
+
+Precedence (highest first): per-cell option > ``%carbon config`` > ``JUPYTER_CARBON_*``
+environment variables > traitlets config (``c.CarbonConfig.<name>`` in an IPython
+profile) > defaults. ``Settings.source(name)`` says which layer a value came from, so
+``%carbon config`` can show it.
+"""
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from traitlets import Bool, CFloat, Unicode
+from traitlets.config import Configurable
+
+from .engine.sampler import check_interval
+from .errors import ConfigError
+
+ENV_PREFIX = "JUPYTER_CARBON_"
+LAYERS = ("default", "profile", "env", "config")  # lowest to highest; per-cell sits above
+
+
+def _bool(v) -> bool:
+    if isinstance(v, bool):
+        return v
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on"):
+        return True
+    if s in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"expected true/false (or 1/0, yes/no, on/off), got {v!r}")
+
+
+def _float_range(lo: float, hi: float, what: str) -> Callable[[Any], float]:
+    def parse(v) -> float:
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{what} must be a number between {lo:g} and {hi:g}, got {v!r}") from None
+        if not (lo <= x <= hi) or math.isnan(x):
+            raise ConfigError(f"{what} must be between {lo:g} and {hi:g}, got {x:g}")
+        return x
+    return parse
+
+
+def _optional(parse):
+    def p(v):
+        if v is None or (isinstance(v, str) and v.strip().lower() in ("", "none", "auto")):
+            return None
+        return parse(v)
+    return p
+
+
+def _choice(*choices):
+    def parse(v):
+        s = str(v).strip().lower()
+        if s not in choices:
+            raise ConfigError(f"expected one of {', '.join(choices)}, got {v!r}")
+        return s
+    return parse
+
+
+def _text(v) -> str:
+    return str(v).strip()
+
+
+def _country(v):
+    from .intensity import lookup_country
+
+    return lookup_country(str(v)).country_iso  # validates; ConfigError with a suggestion
+
+
+def _intensity(v):
+    from .intensity import validate_intensity
+
+    return validate_intensity(v)
+
+
+def _pue(v):
+    from .intensity import validate_pue
+
+    return validate_pue(v)
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    default: Any
+    parse: Callable[[Any], Any]
+    help: str
+
+
+OPTIONS: dict[str, Option] = {o.name: o for o in [
+    Option("interval", 1.0, check_interval, "sampling interval in seconds (0.05-60)"),
+    Option("country", None, _optional(_country), "ISO country code or name for the grid intensity"),
+    Option("region", None, _optional(_text), "sub-national region code, e.g. US-CA"),
+    Option("intensity", None, _optional(_intensity), "explicit grid intensity, gCO2e/kWh"),
+    Option("pue", 1.0, _pue, "power usage effectiveness of the data centre (>= 1)"),
+    Option("live", None, _optional(_choice("electricitymaps", "gb-grid")),
+           "live intensity provider: electricitymaps (token in JUPYTER_CARBON_ELECTRICITYMAPS_TOKEN) or gb-grid"),
+    Option("log", None, _optional(_text), "CSV log path (default: <notebook>.carbon.csv beside the notebook)"),
+    Option("samples", True, _bool, "also write the power time series to <notebook>.carbon-samples.csv"),
+    Option("summary_threshold", 60.0, _float_range(0, 1e9, "summary_threshold"),
+           "print a one-line footprint after cells running at least this many seconds (0: every cell)"),
+    Option("widget", True, _bool, "show the live widget on %load_ext"),
+    Option("gpu", True, _bool, "measure NVIDIA GPUs through NVML"),
+    Option("cpu_tdp", None, _optional(_float_range(1, 2000, "cpu_tdp")),
+           "CPU TDP in watts for the CPU model (default: looked up from the CPU name)"),
+    Option("ram_w_per_gb", 3.0 / 8.0, _float_range(0, 10, "ram_w_per_gb"), "RAM model power per GB"),
+    Option("tracking_mode", "machine", _choice("machine", "process"),
+           "machine: whole-machine power; process: this kernel's share (models only)"),
+    Option("project_name", "jupyter-carbon", _text, "project_name column of the CSV"),
+]}
+
+# Changing these needs the sensors discovered again (done between cells).
+SENSOR_OPTIONS = frozenset({"gpu", "cpu_tdp", "ram_w_per_gb", "tracking_mode"})
+
+
+class CarbonConfig(Configurable):
+    """IPython profile configuration, e.g. ``c.CarbonConfig.interval = 0.5``."""
+
+    interval = CFloat(1.0, help=OPTIONS["interval"].help).tag(config=True)
+    country = Unicode(None, allow_none=True, help=OPTIONS["country"].help).tag(config=True)
+    region = Unicode(None, allow_none=True, help=OPTIONS["region"].help).tag(config=True)
+    intensity = CFloat(None, allow_none=True, help=OPTIONS["intensity"].help).tag(config=True)
+    pue = CFloat(1.0, help=OPTIONS["pue"].help).tag(config=True)
+    live = Unicode(None, allow_none=True, help=OPTIONS["live"].help).tag(config=True)
+    log = Unicode(None, allow_none=True, help=OPTIONS["log"].help).tag(config=True)
+    samples = Bool(True, help=OPTIONS["samples"].help).tag(config=True)
+    summary_threshold = CFloat(60.0, help=OPTIONS["summary_threshold"].help).tag(config=True)
+    widget = Bool(True, help=OPTIONS["widget"].help).tag(config=True)
+    gpu = Bool(True, help=OPTIONS["gpu"].help).tag(config=True)
+    cpu_tdp = CFloat(None, allow_none=True, help=OPTIONS["cpu_tdp"].help).tag(config=True)
+    ram_w_per_gb = CFloat(3.0 / 8.0, help=OPTIONS["ram_w_per_gb"].help).tag(config=True)
+    tracking_mode = Unicode("machine", help=OPTIONS["tracking_mode"].help).tag(config=True)
+    project_name = Unicode("jupyter-carbon", help=OPTIONS["project_name"].help).tag(config=True)
+
+
+class Settings:
+    """The layered settings of one session; ``problems`` lists ignored bad values."""
+
+    def __init__(self, profile_config=None, env: Mapping[str, str] | None = None):
+        env = os.environ if env is None else env
+        self.problems: list[str] = []
+        self._layers: dict[str, dict[str, Any]] = {
+            "default": {k: o.default for k, o in OPTIONS.items()},
+            "profile": self._from_profile(profile_config),
+            "env": self._from_env(env),
+            "config": {},
+        }
+
+    def _from_profile(self, cfg) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        section = getattr(cfg, "CarbonConfig", None) if cfg is not None else None
+        if not section:
+            return out
+        for key in OPTIONS:
+            if key in section:
+                self._try(out, key, section[key], f"c.CarbonConfig.{key}")
+        return out
+
+    def _from_env(self, env: Mapping[str, str]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key in OPTIONS:
+            var = ENV_PREFIX + key.upper()
+            if var in env:
+                self._try(out, key, env[var], var)
+        return out
+
+    def _try(self, out, key, raw, where) -> None:
+        try:
+            out[key] = OPTIONS[key].parse(raw)
+        except ConfigError as exc:
+            self.problems.append(f"ignoring {where}: {exc}")
+
+    def __getitem__(self, key: str) -> Any:
+        for layer in reversed(LAYERS):
+            if key in self._layers[layer]:
+                return self._layers[layer][key]
+        raise KeyError(key)
+
+    def source(self, key: str) -> str:
+        for layer in reversed(LAYERS):
+            if key in self._layers[layer]:
+                return {"config": "%carbon config", "env": ENV_PREFIX + key.upper(),
+                        "profile": f"c.CarbonConfig.{key}", "default": "default"}[layer]
+        raise KeyError(key)
+
+    def set(self, key: str, raw: Any) -> Any:
+        """Validate and set at the ``%carbon config`` layer; raises ConfigError."""
+        if key not in OPTIONS:
+            import difflib
+
+            close = difflib.get_close_matches(key, OPTIONS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"unknown setting {key!r}{hint}; settings: {', '.join(OPTIONS)}")
+        value = OPTIONS[key].parse(raw)
+        self._layers["config"][key] = value
+        return value
+
+    def reset(self, key: str) -> None:
+        self._layers["config"].pop(key, None)
+
+    def table(self) -> list[tuple[str, Any, str]]:
+        return [(k, self[k], self.source(k)) for k in OPTIONS]

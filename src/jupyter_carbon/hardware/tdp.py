@@ -1,0 +1,257 @@
+"""CPU TDP for the power model used when no energy counter exists: power = TDP x utilisation.
+
+The figure comes, in order, from an explicit override, the bundled table
+(``data/cpu_tdp.csv``, built by ``tools/build_tdp_table.py``) by exact normalised name,
+the table by a conservative token match, or a documented default. See docs/cpu-model.md.
+
+Units of ``TdpMatch.watts``: for ``table`` and ``fuzzy`` it is the TDP of ONE package
+(multiply by the socket count for the machine); for ``override`` and ``default`` it is
+already the whole machine's figure.
+
+The default (no usable model name, or a model not in the table) is
+``DEFAULT_W_PER_LOGICAL_CPU`` (4 W) per logical CPU the OS shows, at most
+``DEFAULT_MAX_W`` (400 W). Why not one flat figure like CodeCarbon's 85 W: the unknown
+machines this hits are mostly cloud VMs ("Intel(R) Xeon(R) Processor", "Common KVM
+processor", Graviton), where a 2-vCPU guest running flat out draws a few watts of CPU
+power, not 85. Per hardware thread, the TDPs of current parts sit around 2-6 W (EPYC 7763:
+280 W / 128 threads = 2.2; Xeon Gold 6248R: 205 W / 48 = 4.3; Core i7-8700: 65 W / 12 = 5.4;
+Ryzen 7 5800X: 105 W / 16 = 6.6), so 4 W is a middle figure, and it scales with the share
+of a host a VM actually gets. The cap keeps a very wide unknown machine (hundreds of
+threads) from an estimate beyond a large server socket's TDP.
+
+In a VM the reported model is the host's, and its TDP covers all the host's threads, of
+which the guest has a few. So inside a hypervisor a table figure is capped at
+``VM_MAX_W_PER_VCPU`` (10 W) per vCPU, an upper bound for per-thread TDP that only
+frequency-optimised parts approach (Xeon Gold 6244: 150 W / 16 = 9.4).
+"""
+from __future__ import annotations
+
+import csv
+import functools
+import math
+import re
+from dataclasses import dataclass
+import os
+
+from ..errors import ConfigError
+
+TABLE_PATH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "data", "cpu_tdp.csv")
+
+DEFAULT_W_PER_LOGICAL_CPU = 4.0
+DEFAULT_MAX_W = 400.0
+VM_MAX_W_PER_VCPU = 10.0
+MAX_OVERRIDE_W = 2000.0
+
+DEFAULT_TDP_NOTE = (
+    f"CPU model not in the TDP table: assuming {DEFAULT_W_PER_LOGICAL_CPU:g} W per logical CPU "
+    f"at full load (at most {DEFAULT_MAX_W:g} W); set a CPU TDP override for a better estimate"
+)
+
+
+@dataclass(frozen=True)
+class TdpMatch:
+    """A TDP and how it was found. ``matched`` is the table's model name (None otherwise).
+
+    ``how``: ``override`` | ``table`` | ``fuzzy`` | ``default``. ``note`` is a short
+    human-readable caveat for the status line ("" when there is none).
+    """
+
+    watts: float
+    matched: str | None
+    how: str
+    note: str = ""
+
+
+# --- name normalisation -------------------------------------------------------------------
+
+# Applied in order to a lower-cased name. Both the table's names and the OS's strings go
+# through this, so the table's keys and the lookups agree by construction.
+_NOISE = [
+    (re.compile(r"®|™|\((?:r|tm|c)\)"), " "),            # "Core(TM)2" -> "core 2"
+    (re.compile(r"\s+-"), "-"),                            # "fx(tm)-8350" -> "fx-8350"
+    (re.compile(r"\s(?:with|w/)\s.*$"), " "),              # "... with Radeon Graphics"
+    (re.compile(r"\bradeon\b.*$"), " "),                   # "A10-7850K Radeon R7, 12 Compute Cores 4C+8G"
+    (re.compile(r"@?\s*\d+(?:\.\d+)?\s*[gm]hz\b"), " "),   # "CPU @ 1.90GHz"
+    (re.compile(r"\(\s*\d+(?:\.\d+)?\s*w\s*\)"), " "),     # "965 BE (125W)"
+    (re.compile(r"\b\d+(?:st|nd|rd|th)\s+gen(?:eration)?\b"), " "),  # "13th Gen", "7th Gen"
+    (re.compile(r"\b(?:\d+|single|dual|triple|quad|six|eight|ten|twelve|sixteen)"
+                r"[- ]cores?\b"), " "),                    # "64-Core", "Eight-Core", "Quad Core"
+    (re.compile(r"\b(?:cpu|processor|apu)\b"), " "),
+    (re.compile(r"\bm\s+(\d{3})\b"), r"\1m"),               # "i5 CPU M 520" is the i5-520M
+]
+_TOKEN = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
+_DROP = {"0"}  # "Xeon(R) CPU E5-2670 0 @ 2.60GHz": Sandy Bridge EP prints a stray 0
+_VERSION = re.compile(r"v\d+")  # Xeon generations: "E5-2630 v3" is not "E5-2630"
+_FAMILY_VENDOR = {
+    "core": "intel", "xeon": "intel", "pentium": "intel", "celeron": "intel", "atom": "intel",
+    "itanium": "intel", "quark": "intel",
+    "ryzen": "amd", "epyc": "amd", "threadripper": "amd", "athlon": "amd", "opteron": "amd",
+    "phenom": "amd", "sempron": "amd", "turion": "amd", "fx": "amd",
+}
+_VENDORS = {"intel", "amd", "apple"}
+
+
+def normalise(name: str) -> tuple[str, ...]:
+    """Tokens of a CPU name with branding, clocks, core counts and graphics removed."""
+    s = name.lower()
+    for pattern, repl in _NOISE:
+        s = pattern.sub(repl, s)
+    return tuple(t for t in _TOKEN.findall(s) if t not in _DROP)
+
+
+def _digits(token: str) -> int:
+    return sum(ch.isdigit() for ch in token)
+
+
+def model_number(tokens: tuple[str, ...]) -> str | None:
+    """The token that identifies the part ("8665u", "2630", "7b13", Apple's "m2").
+
+    At least two digits and no dot (dots are clocks or versions, not model numbers); the
+    one with most digits wins, the later on a tie ("Turion 64 X2 TL-52" is the TL-52, and
+    model numbers come last in these names). A name without one ("Intel(R) Xeon(R) Processor") cannot
+    be matched to anything, by design.
+    """
+    if "apple" in tokens:
+        ms = [t for t in tokens if re.fullmatch(r"m\d+", t)]
+        return ms[0] if ms else None
+    best = None
+    for t in tokens:
+        if "." not in t and _digits(t) >= 2 and (best is None or _digits(t) >= _digits(best)):
+            best = t
+    return best
+
+
+@dataclass(frozen=True)
+class _Entry:
+    model: str
+    watts: float
+    tokens: tuple[str, ...]
+    primary: str | None
+    vendors: frozenset[str]
+    families: frozenset[str]
+
+
+def _entry(model: str, watts: float, tokens: tuple[str, ...] | None = None) -> _Entry:
+    tokens = normalise(model) if tokens is None else tokens
+    families = frozenset(t for t in tokens if t in _FAMILY_VENDOR)
+    vendors = frozenset(t for t in tokens if t in _VENDORS) | {_FAMILY_VENDOR[f] for f in families}
+    return _Entry(model, watts, tokens, model_number(tokens), vendors, families)
+
+
+@functools.lru_cache(maxsize=2)
+def _load(path: str = TABLE_PATH) -> dict[str, tuple[str, float]]:
+    """{match key: (model, watts)}, parsed once per process on the first lookup.
+
+    The table carries each row's match key (``normalise(model)`` joined by spaces, written
+    by the build tool and checked by the tests), so loading is a csv parse: ~5 ms rather
+    than ~50 ms of regex work on 4,500 names.
+    """
+    table: dict[str, tuple[str, float]] = {}
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        header = next(rows)
+        i_model, i_w, i_key = header.index("model"), header.index("tdp_w"), header.index("key")
+        for row in rows:
+            key = row[i_key] or " ".join(normalise(row[i_model]))
+            table.setdefault(key, (row[i_model], float(row[i_w])))
+    return table
+
+
+def _compatible(q: _Entry, c: _Entry) -> bool:
+    """Could ``c`` be the part ``q`` names? Strict: a wrong TDP is worse than the default."""
+    if q.vendors and c.vendors and not q.vendors & c.vendors:
+        return False  # AMD 965 is not the Core i7-965
+    if q.families and c.families and not q.families & c.families:
+        return False  # Pentium D 965 is not the Core i7-965
+    if "apple" in q.vendors:
+        return False  # M1 vs M1 Max differ 3x; Apple names are exact or nothing
+    qset, cset = set(q.tokens), set(c.tokens)
+    if any(_digits(t) and t not in qset for t in c.tokens):
+        return False  # every number of the candidate must be in the query (i5 vs i7, e5 vs e7)
+    if any(_VERSION.fullmatch(t) and t not in cset for t in q.tokens):
+        return False  # "E5-2630 v3" must not fall back to the v1 part
+    return True
+
+
+def find_model(model_name: str | None, *, table_path: str | None = None) -> tuple[str, float, str] | None:
+    """(table model, watts, ``"table"`` or ``"fuzzy"``) for an OS-reported CPU name, or None."""
+    if not model_name:
+        return None
+    table = _load(table_path or TABLE_PATH)
+    q = _entry(model_name, 0.0)
+    exact = table.get(" ".join(q.tokens))
+    if exact is not None:
+        return exact[0], exact[1], "table"
+    if q.primary is None:
+        return None
+    qset = set(q.tokens)
+    best: tuple[tuple, _Entry] | None = None
+    for key, (model, watts) in table.items():
+        if q.primary not in key:  # cheap prefilter; the model number is compared exactly below
+            continue
+        c = _entry(model, watts, tuple(key.split()))
+        if c.primary != q.primary or not _compatible(q, c):
+            continue
+        cset = set(c.tokens)
+        # fewest candidate words the query lacks ("Extreme Edition"), then most shared
+        # words, then (a true tie) the higher TDP, the conservative side.
+        rank = (len(cset - qset), -len(cset & qset), -c.watts, c.model)
+        if best is None or rank < best[0]:
+            best = (rank, c)
+    return (best[1].model, best[1].watts, "fuzzy") if best else None
+
+
+def validate_override(value) -> float:
+    """A TDP override in watts: a finite number, > 0 and < 2000 W (more is a typo)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        w = float(value)
+    except (TypeError, ValueError):
+        w = math.nan
+    if not (math.isfinite(w) and 0 < w < MAX_OVERRIDE_W):
+        raise ConfigError(f"CPU TDP override must be a number of watts > 0 and < "
+                          f"{MAX_OVERRIDE_W:g}, got {value!r}")
+    return w
+
+
+def default_tdp(logical_cpus: int | None = None) -> float:
+    """The whole-machine default: 4 W per logical CPU, at most 400 W (module docstring)."""
+    if logical_cpus is None:
+        from .cpuinfo import logical_cpus as _count
+        logical_cpus = _count()
+    return min(DEFAULT_MAX_W, max(1, int(logical_cpus)) * DEFAULT_W_PER_LOGICAL_CPU)
+
+
+def lookup_tdp(model_name: str | None, *, override_w: float | None = None,
+               logical_cpus: int | None = None, packages: int | None = None,
+               virtual: bool | None = None, table_path: str | None = None) -> TdpMatch:
+    """The TDP to use for ``model_name`` (as ``cpu_model_name()`` returns it). Never raises
+    except ``ConfigError`` for an invalid override.
+
+    ``logical_cpus``, ``packages`` and ``virtual`` default to what this machine reports;
+    they matter only for the default and for the VM cap (module docstring).
+    """
+    if override_w is not None:
+        return TdpMatch(validate_override(override_w), None, "override")
+    try:
+        found = find_model(model_name, table_path=table_path)
+    except (OSError, ValueError, KeyError, csv.Error):  # a damaged install: degrade, don't break
+        found = None
+    from . import cpuinfo
+
+    n = logical_cpus if logical_cpus is not None else cpuinfo.logical_cpus()
+    if found is None:
+        return TdpMatch(default_tdp(n), None, "default", DEFAULT_TDP_NOTE)
+    model, watts, how = found
+    if virtual is None:
+        virtual = cpuinfo.is_virtual_machine()
+    if virtual:
+        p = packages if packages is not None else cpuinfo.cpu_packages()
+        cap = VM_MAX_W_PER_VCPU * max(1, n) / max(1, p)  # per package, as table figures are
+        if watts > cap:
+            note = (f"{model} is rated {watts:g} W for the whole host chip; this VM "
+                    f"has {n} vCPU(s), so capped at {VM_MAX_W_PER_VCPU:g} W per vCPU")
+            return TdpMatch(cap, model, how, note)
+    return TdpMatch(watts, model, how)

@@ -1,0 +1,102 @@
+"""Pick the one intensity figure a row is computed with, and say where it came from.
+
+Order: explicit value > live provider's current value > country table (region row when given
+and known) > world average. The country is explicit > ``JUPYTER_CARBON_COUNTRY`` > time zone.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import ConfigError
+from .location import ENV_COUNTRY, ENV_REGION, TzSources, choose_country
+from .model import WORLD_AVERAGE, Intensity
+from .table import lookup_country, lookup_region
+from .validate import explicit_intensity
+
+if TYPE_CHECKING:
+    from .live import LiveIntensity
+
+_WORLD_WORDS = {"world", "wld", "global"}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The figure plus the human context a status line may want."""
+
+    intensity: Intensity
+    country_via: str | None = None  # "setting", "env JUPYTER_CARBON_COUNTRY", "time zone ..."
+    notes: tuple[str, ...] = ()
+
+
+def resolve_detailed(*, intensity: object = None, country: str | None = None,
+                     region: str | None = None, live: LiveIntensity | None = None,
+                     env: Mapping[str, str] | None = None, tz: TzSources | None = None,
+                     detect: bool = True) -> Resolution:
+    """Like :func:`resolve`, also reporting how the country was found and any caveat."""
+    import os
+
+    env = os.environ if env is None else env
+    if intensity is not None:
+        return Resolution(explicit_intensity(intensity))
+    if live is not None and live.running:
+        value = live.current()
+        if value is not None:
+            return Resolution(value, "live provider")
+
+    region = region if region is not None and str(region).strip() else (
+        (env.get(ENV_REGION) or "").strip() or None)
+    guess = choose_country(country, env, tz, detect=detect)
+    notes = (guess.note,) if guess and guess.note else ()
+    if guess is None and region is not None:
+        found = lookup_region(region)  # "US-CA" alone names its country
+        if found is not None:
+            c = lookup_country(found.iso2)
+            return Resolution(found.intensity(c.name), "region setting", notes)
+    if guess is None:
+        return Resolution(WORLD_AVERAGE, None, notes)
+    if guess.country.strip().casefold() in _WORLD_WORDS:
+        return Resolution(WORLD_AVERAGE, guess.via, notes)
+    try:
+        c = lookup_country(guess.country)
+    except ConfigError as e:
+        if guess.via.startswith("env"):
+            raise ConfigError(f"{ENV_COUNTRY}: {e}") from None
+        raise
+    if region is not None:
+        found = lookup_region(region, c.iso2)
+        if found is not None:
+            return Resolution(found.intensity(c.name), guess.via, notes)
+    table = c.intensity()
+    if table is not None:
+        return Resolution(table, guess.via, notes)
+    world = Intensity(WORLD_AVERAGE.g_per_kwh, WORLD_AVERAGE.source, c.iso2, c.name, None)
+    return Resolution(world, guess.via, (*notes, f"no table figure for {c.name} ({c.iso2})"))
+
+
+def resolve(*, intensity: object = None, country: str | None = None, region: str | None = None,
+            live: LiveIntensity | None = None, env: Mapping[str, str] | None = None,
+            tz: TzSources | None = None, detect: bool = True) -> Intensity:
+    """The intensity to use now. ``env`` defaults to ``os.environ``; ``tz`` to the real system
+    files; ``detect=False`` skips the time-zone guess. Raises ConfigError for bad input."""
+    return resolve_detailed(intensity=intensity, country=country, region=region, live=live,
+                            env=env, tz=tz, detect=detect).intensity
+
+
+def describe(intensity: Intensity, *, via: str | None = None) -> str:
+    """One line for status bars: ``56 gCO2e/kWh (FR, table:Ember/OWID 2023)``."""
+    g = f"{intensity.g_per_kwh:.0f} gCO2e/kWh"
+    if intensity.source == "world-average":
+        if intensity.country_iso:
+            why = f"no table figure for {intensity.country_iso}"
+        elif via:  # the world average was asked for
+            return f"{g} (world average)"
+        else:
+            why = f"country unknown \u2014 set {ENV_COUNTRY}"
+        return f"{g} (world average: {why})"
+    where = ", ".join(p for p in (intensity.region or intensity.country_iso,) if p)
+    # Say how the country was found only when it was guessed or inherited, not when set.
+    origin = f" from {via}" if via and via not in ("setting", "live provider") and where else ""
+    parts = [p for p in (f"{where}{origin}" if where else "", intensity.source) if p]
+    return f"{g} ({', '.join(parts)})"

@@ -1,0 +1,204 @@
+"""The shipped country/region table: loaded lazily (first lookup), once, with the csv module.
+
+Nothing here runs at import: the kernel pays for the table only when a figure is needed.
+"""
+from __future__ import annotations
+
+import csv
+import threading
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import ConfigError
+from .model import Intensity
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+COUNTRY_FILE = "intensity.csv"
+REGION_FILE = "intensity_regions.csv"
+ACCEPTED = "use an ISO 3166 alpha-2 code (FR), alpha-3 code (FRA) or English name (France)"
+
+
+@dataclass(frozen=True)
+class Country:
+    iso2: str
+    iso3: str
+    name: str
+    g_per_kwh: float | None  # None: a real country the source has no figure for
+    source: str
+    year: int | None
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def country_iso(self) -> str:  # the name Intensity uses, for callers that mix the two
+        return self.iso2
+
+    @property
+    def country_name(self) -> str:
+        return self.name
+
+    @property
+    def label(self) -> str:
+        return f"table:{self.source} {self.year}"
+
+    def intensity(self) -> Intensity | None:
+        if self.g_per_kwh is None:
+            return None
+        return Intensity(self.g_per_kwh, self.label, self.iso2, self.name, None)
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str  # "US-CA", "CA-QC"
+    iso2: str
+    name: str
+    g_per_kwh: float
+    source: str
+    year: int
+
+    def intensity(self, country_name: str | None = None) -> Intensity:
+        label = f"table:{self.source} {self.year}"
+        return Intensity(self.g_per_kwh, label, self.iso2, country_name, self.code)
+
+
+@dataclass
+class _Table:
+    by_iso2: dict[str, Country] = field(default_factory=dict)
+    by_iso3: dict[str, Country] = field(default_factory=dict)
+    by_name: dict[str, Country] = field(default_factory=dict)
+    regions: dict[str, Region] = field(default_factory=dict)
+    world: Country | None = None
+
+
+_lock = threading.Lock()
+_cache: dict[Path, _Table] = {}
+
+
+def normalise_name(text: str) -> str:
+    """Compare names the way people type them: no case, accents, punctuation or leading 'the'."""
+    decomposed = unicodedata.normalize("NFKD", str(text).replace("&", " and "))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = "".join(ch if ch.isalnum() else " " if ch in " -,/()." else "" for ch in plain).split()
+    if words[:1] == ["the"] and len(words) > 1:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _number(text: str) -> float | None:
+    return float(text) if text.strip() else None
+
+
+def _load(data_dir: Path) -> _Table:
+    table = _Table()
+    with open(data_dir / COUNTRY_FILE, encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            aliases = tuple(a for a in row.get("aliases", "").split("|") if a)
+            c = Country(row["iso2"], row["iso3"], row["name"], _number(row["g_per_kwh"]),
+                        row["source"], int(row["year"]) if row["year"] else None, aliases)
+            if c.iso2 == "WORLD":
+                table.world = c
+                continue
+            table.by_iso2[c.iso2] = c
+            table.by_iso3[c.iso3] = c
+            for name in (c.name, *aliases):
+                table.by_name.setdefault(normalise_name(name), c)
+    region_path = data_dir / REGION_FILE
+    if region_path.exists():
+        with open(region_path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                r = Region(row["region"], row["iso2"], row["name"], float(row["g_per_kwh"]),
+                           row["source"], int(row["year"]))
+                table.regions[r.code] = r
+    return table
+
+
+def get_table(data_dir: Path | None = None) -> _Table:
+    """The parsed table (cached per directory; thread-safe: the live thread may ask too)."""
+    path = data_dir or DATA_DIR
+    table = _cache.get(path)
+    if table is None:
+        with _lock:
+            table = _cache.get(path)
+            if table is None:
+                table = _cache[path] = _load(path)
+    return table
+
+
+def countries(data_dir: Path | None = None) -> list[Country]:
+    return list(get_table(data_dir).by_iso2.values())
+
+
+def regions(data_dir: Path | None = None) -> list[Region]:
+    return list(get_table(data_dir).regions.values())
+
+
+def world_row(data_dir: Path | None = None) -> Country | None:
+    return get_table(data_dir).world
+
+
+def _suggest(word: str, candidates: dict[str, object]) -> str | None:
+    import difflib  # only on the error path
+
+    match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return match[0] if match else None
+
+
+def lookup_country(text: str, data_dir: Path | None = None) -> Country:
+    """ISO alpha-2, alpha-3 or English name (any case) -> Country; ConfigError otherwise."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"country must be a non-empty string; {ACCEPTED}")
+    table = get_table(data_dir)
+    raw = text.strip()
+    code = raw.upper()
+    if len(code) == 2 and code in table.by_iso2:
+        return table.by_iso2[code]
+    if len(code) == 3 and code in table.by_iso3:
+        return table.by_iso3[code]
+    key = normalise_name(raw)
+    if key in table.by_name:
+        return table.by_name[key]
+    near = _suggest(key, table.by_name)
+    hint = ""
+    if near is not None:
+        c = table.by_name[near]
+        hint = f" (did you mean {c.name!r}, {c.iso2}?)"
+    raise ConfigError(f"unknown country {raw!r}{hint}; {ACCEPTED}")
+
+
+def lookup_region(text: str, country_iso2: str | None = None,
+                  data_dir: Path | None = None) -> Region | None:
+    """A sub-national row ("US-CA", or "CA"/"California" with country US).
+
+    Returns None where the table has no sub-national data for that country (the country
+    figure applies); raises ConfigError for a code or name that looks like a typo.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError("region must be a non-empty string like US-CA or CA-QC")
+    table = get_table(data_dir)
+    raw = text.strip()
+    code = raw.upper().replace("_", "-")
+    country = country_iso2.upper() if country_iso2 else None
+    prefix = code.split("-", 1)[0] if "-" in code else None
+    if country and prefix and len(prefix) == 2 and prefix.isalpha() and prefix != country:
+        raise ConfigError(f"region {raw!r} is not in country {country}")
+    candidates = {r.code: r for r in table.regions.values()
+                  if country is None or r.iso2 == country}
+    if code in candidates:
+        return candidates[code]
+    if country and f"{country}-{code}" in candidates:
+        return candidates[f"{country}-{code}"]
+    by_name = {normalise_name(r.name): r for r in candidates.values()}
+    if normalise_name(raw) in by_name:
+        return by_name[normalise_name(raw)]
+    owner = country or prefix
+    if owner and not any(r.iso2 == owner for r in table.regions.values()):
+        return None  # e.g. FR-IDF: valid elsewhere, but we only have the country figure
+    names = {normalise_name(r.name): r for r in candidates.values()}
+    near = _suggest(normalise_name(raw), names) or _suggest(code, candidates)
+    hint = ""
+    if near is not None:
+        r = names.get(near) or candidates[near]
+        hint = f" (did you mean {r.code}, {r.name}?)"
+    have = ", ".join(sorted({r.iso2 for r in table.regions.values()}))
+    raise ConfigError(f"unknown region {raw!r}{hint}; regions are known for {have}, "
+                      "written like US-CA or CA-QC")

@@ -1,0 +1,211 @@
+"""One CSV row per cell: CodeCarbon's column names and units first, so its tools and habits
+carry over, then what only a notebook knows.
+
+Units: duration [s], emissions [kg CO2e], emissions_rate [kg/s], *_power [W, mean over the
+cell], *_energy and energy_consumed [kWh], ram_total_size [GiB, as CodeCarbon], intensity
+[gCO2e/kWh], energy_above_idle [kWh]. Timestamps are ISO 8601 in UTC with an explicit offset.
+
+Decisions (documented in the README's CSV section):
+
+* ``energy_consumed`` = sum of the component energies x ``pue`` (``Measurement.energy_kwh``);
+  the component columns are what the devices drew, before PUE, as in CodeCarbon.
+  ``energy_above_idle`` is on the same basis as ``energy_consumed`` (x PUE).
+* ``country_iso_code`` is ISO 3166-1 alpha-3 like CodeCarbon's, mapped from the shipped
+  intensity table; a code the table cannot map is written as given (alpha-2), so the column
+  never silently loses the country. ``region`` is the ISO 3166-2 code (``US-CA``) when known.
+* A component without a sensor has empty power/energy/method cells: unknown is not zero.
+* ``*_measured`` says whether the figure came from hardware (true) or a model (false).
+* Floats use ``%.7g``: seven significant digits at every magnitude (a 1e-9 kWh cell keeps
+  them), without the float noise of ``repr``. Non-finite values are written empty.
+"""
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+
+from ..engine.measurement import J_PER_KWH, Measurement
+
+CODECARBON_COLUMNS = (
+    "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate",
+    "cpu_power", "gpu_power", "ram_power", "cpu_energy", "gpu_energy", "ram_energy",
+    "energy_consumed", "country_name", "country_iso_code", "region", "os", "python_version",
+    "cpu_count", "cpu_model", "gpu_count", "gpu_model", "ram_total_size", "tracking_mode", "pue",
+)
+NOTEBOOK_COLUMNS = (
+    "notebook", "session_id", "execution_count", "cell_id", "label", "status",
+    "started_at", "ended_at", "intensity", "intensity_source",
+    "cpu_method", "gpu_method", "ram_method", "cpu_measured", "gpu_measured", "ram_measured",
+    "energy_above_idle",
+)
+COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS
+
+_COMPONENTS = ("cpu", "gpu", "ram")
+_INTENSITY_CSV = Path(__file__).resolve().parent.parent / "data" / "intensity.csv"
+
+
+@dataclass(frozen=True)
+class CellInfo:
+    """What the kernel knows about the cell, beyond its measurement."""
+
+    notebook: str | None = None
+    session_id: str | None = None
+    execution_count: int | None = None
+    cell_id: str | None = None
+    label: str | None = None
+    status: str = "ok"  # ok | error | interrupted
+    project_name: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HostInfo:
+    """The machine, collected once per session (the values do not change between cells)."""
+
+    os: str
+    python_version: str
+    cpu_count: int | None
+    cpu_model: str | None
+    gpu_count: int
+    gpu_model: str | None
+    ram_total_size: float | None  # GiB
+    tracking_mode: str = "machine"
+
+    @classmethod
+    def collect(cls, sensors=(), tracking_mode: str = "machine",
+                cpu_model: str | None = None) -> HostInfo:
+        """Cheap (no py-cpuinfo, no NVML calls): GPU facts come from the sensors already open."""
+        try:
+            import psutil
+
+            cpu_count = psutil.cpu_count(logical=True)
+            ram_gb = psutil.virtual_memory().total / 1024**3
+        except Exception:
+            cpu_count, ram_gb = os.cpu_count(), None
+        gpus = [getattr(s, "name", "") or "GPU" for s in sensors if getattr(s, "component", None) == "gpu"]
+        return cls(
+            os=platform.platform(),
+            python_version=platform.python_version(),
+            cpu_count=cpu_count,
+            cpu_model=cpu_model or _cpu_model(),
+            gpu_count=len(gpus),
+            gpu_model=_gpu_model(gpus),
+            ram_total_size=round(ram_gb, 3) if ram_gb is not None else None,
+            tracking_mode=tracking_mode,
+        )
+
+
+def _cpu_model() -> str | None:
+    if sys.platform.startswith("linux"):
+        try:
+            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+                for line in f:
+                    if line.startswith("model name"):
+                        return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+    return platform.processor() or None
+
+
+def _gpu_model(names: list[str]) -> str | None:
+    """``2 x NVIDIA H100 80GB HBM3``, CodeCarbon's form; sensors name devices ``<model> #<i>``."""
+    if not names:
+        return None
+    counts: dict[str, int] = {}
+    for n in names:
+        base = n.rsplit(" #", 1)[0] if " #" in n else n
+        counts[base] = counts.get(base, 0) + 1
+    return ", ".join(f"{k} x {v}" for v, k in counts.items())
+
+
+@lru_cache(maxsize=1)
+def _iso3_table() -> dict[str, str]:
+    try:
+        with open(_INTENSITY_CSV, newline="", encoding="utf-8") as f:
+            return {r["iso2"].strip().upper(): r["iso3"].strip().upper()
+                    for r in csv.DictReader(f) if r.get("iso2") and r.get("iso3")}
+    except Exception:  # table missing or being rewritten: keep the alpha-2 code
+        return {}
+
+
+def iso3(code: str | None) -> str | None:
+    if not code:
+        return None
+    code = code.strip().upper()
+    if len(code) == 3:
+        return code
+    return _iso3_table().get(code, code)
+
+
+def fmt(value) -> str:
+    """One cell of CSV text; None and non-finite floats become empty."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return format(value, ".7g") if math.isfinite(value) else ""
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, datetime):
+        return utc_iso(value)
+    return str(value)
+
+
+def utc_iso(dt: datetime) -> str:
+    if dt.tzinfo is None:  # the engine's datetimes are UTC; a naive one is taken as UTC
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
+    """The row for one cell: exactly ``COLUMNS``, every value already text."""
+    it = m.intensity
+    kwh = m.energy_kwh
+    kg = m.emissions_kg
+    above = m.above_idle_j
+    row = {
+        "timestamp": m.ended_at,
+        "project_name": cell.project_name,
+        "run_id": cell.run_id,
+        "duration": float(m.duration_s),
+        "emissions": kg,
+        "emissions_rate": kg / m.duration_s if m.duration_s > 0 else 0.0,
+        "energy_consumed": kwh,
+        "country_name": it.country_name,
+        "country_iso_code": iso3(it.country_iso),
+        "region": it.region,
+        "os": host.os,
+        "python_version": host.python_version,
+        "cpu_count": host.cpu_count,
+        "cpu_model": host.cpu_model,
+        "gpu_count": host.gpu_count,
+        "gpu_model": host.gpu_model,
+        "ram_total_size": host.ram_total_size,
+        "tracking_mode": host.tracking_mode,
+        "pue": float(m.pue),
+        "notebook": cell.notebook,
+        "session_id": cell.session_id,
+        "execution_count": cell.execution_count,
+        "cell_id": cell.cell_id,
+        "label": cell.label if cell.label is not None else m.label,
+        "status": cell.status,
+        "started_at": m.started_at,
+        "ended_at": m.ended_at,
+        "intensity": float(it.g_per_kwh),
+        "intensity_source": it.source,
+        "energy_above_idle": above / J_PER_KWH * m.pue if above is not None else None,
+    }
+    for comp in _COMPONENTS:
+        c = m.by_component.get(comp)
+        row[f"{comp}_power"] = c.power_w if c else None
+        row[f"{comp}_energy"] = c.energy_j / J_PER_KWH if c else None
+        row[f"{comp}_method"] = c.method if c else None
+        row[f"{comp}_measured"] = c.measured if c else None
+    return {k: fmt(row[k]) for k in COLUMNS}

@@ -1,0 +1,316 @@
+"""One kernel's tracking state: the meter, the running cell, totals, history, the logs.
+
+The IPython hooks (``extension.py``) and magics (``magics.py``) drive it; the widget
+listens to it. Everything on the per-cell path is cheap and never raises into the user's
+cell: failures turn into one announced line.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .config import SENSOR_OPTIONS, Settings
+from .engine.measurement import Measurement
+from .engine.meter import Meter, Window
+from .engine.sampler import Sample
+from .intensity.model import Intensity
+
+HISTORY = 50
+
+
+@dataclass
+class CellOptions:
+    """Per-cell overrides set by ``%%carbon`` (they win over every other layer)."""
+
+    label: str | None = None
+    country: str | None = None
+    intensity: float | None = None
+    pue: float | None = None
+
+
+@dataclass
+class RunningCell:
+    window: Window
+    execution_count: int | None
+    cell_id: str | None
+    options: CellOptions = field(default_factory=CellOptions)
+    summary: bool = False  # %%carbon without --quiet: show a summary when it ends
+    live: Any = None  # the %%carbon live line, finished when the cell ends
+
+    @property
+    def label(self) -> str | None:
+        return self.options.label
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    execution_count: int | None
+    label: str | None
+    status: str
+    duration_s: float
+    energy_j: float
+    energy_kwh: float
+    emissions_kg: float
+    ended_at: datetime
+    measurement: Measurement
+
+
+@dataclass
+class Totals:
+    cells: int = 0
+    energy_j: float = 0.0
+    energy_kwh: float = 0.0
+    emissions_kg: float = 0.0
+    duration_s: float = 0.0
+
+    def add(self, m: Measurement) -> None:
+        self.cells += 1
+        self.energy_j += m.energy_j
+        self.energy_kwh += m.energy_kwh
+        self.emissions_kg += m.emissions_kg
+        self.duration_s += m.duration_s
+
+
+class CarbonSession:
+    def __init__(self, settings: Settings, *, notebook: Path | None = None, kernel_id: str | None = None,
+                 announce: Callable[[str], None] = print, powercap_root: str | None = None, nvml=None):
+        self.settings = settings
+        self.announce = announce
+        self.notebook = notebook
+        self.kernel_id = kernel_id
+        self.session_id = uuid.uuid4().hex[:12]
+        self.run_id = str(uuid.uuid4())
+        self._discover_kwargs = {k: v for k, v in (("powercap_root", powercap_root), ("nvml", nvml)) if v}
+        self.current: RunningCell | None = None
+        self.totals = Totals()
+        self.history: deque[CellRecord] = deque(maxlen=HISTORY)
+        self.paused = False
+        self._listeners: list[Callable[[str, Any], None]] = []
+        self._said: set[str] = set()
+        self._rebuild_pending = False
+        self._live = None
+        self._intensity_cache: tuple | None = None
+        self.meter: Meter
+        self.setup = None
+        self._build_meter()
+        self._open_logs()
+
+    # --- sensors and meter -------------------------------------------------------------
+    def _build_meter(self) -> None:
+        from .sensors.discover import discover
+
+        s = self.settings
+        self.setup = discover(gpu=s["gpu"], cpu_tdp_w=s["cpu_tdp"], ram_w_per_gb=s["ram_w_per_gb"],
+                              tracking_mode=s["tracking_mode"], **self._discover_kwargs)
+        self.meter = Meter(self.setup.sensors, interval=s["interval"])
+        self.meter.sampler.add_listener(self._on_sample)
+        self.meter.start()
+        for msg in self.setup.messages:
+            self.say_once(msg)
+
+    def _rebuild_meter(self) -> None:
+        old_meter, old_setup = self.meter, self.setup
+        old_meter.sampler.remove_listener(self._on_sample)
+        old_meter.sampler.stop()
+        old_setup.close()
+        self._build_meter()  # a fresh meter: the old idle baseline no longer applies
+        self._notify("config", None)
+
+    def close(self) -> None:
+        self.meter.sampler.remove_listener(self._on_sample)
+        self.meter.sampler.stop()
+        self.setup.close()
+        if self._live is not None:
+            self._live.stop()
+        self._flush_samples()
+
+    # --- intensity ---------------------------------------------------------------------
+    def intensity_for(self, opts: CellOptions | None = None) -> Intensity:
+        from .intensity import resolve
+
+        s = self.settings
+        explicit = opts.intensity if opts and opts.intensity is not None else s["intensity"]
+        country = opts.country if opts and opts.country else s["country"]
+        key = (explicit, country, s["region"], s["live"])
+        live = self._live_provider()
+        if live is None and self._intensity_cache and self._intensity_cache[0] == key:
+            return self._intensity_cache[1]
+        value = resolve(intensity=explicit, country=country, region=s["region"], live=live)
+        if live is None:
+            self._intensity_cache = (key, value)
+        return value
+
+    @property
+    def intensity(self) -> Intensity:
+        return self.intensity_for(self.current.options if self.current else None)
+
+    def pue_for(self, opts: CellOptions | None = None) -> float:
+        return opts.pue if opts and opts.pue is not None else self.settings["pue"]
+
+    @property
+    def pue(self) -> float:
+        return self.pue_for(self.current.options if self.current else None)
+
+    def _live_provider(self):
+        name = self.settings["live"]
+        if name is None:
+            if self._live is not None:
+                self._live.stop()
+                self._live = None
+            return None
+        if self._live is None or self._live.provider != name:
+            from .intensity import LiveIntensity
+
+            if self._live is not None:
+                self._live.stop()
+            country = self.settings["country"]
+            self._live = LiveIntensity(name, zone=self.settings["region"] or country)
+            self._live.start()
+        return self._live
+
+    # --- logs --------------------------------------------------------------------------
+    def _open_logs(self) -> None:
+        from .log.csvlog import CsvLog, SamplesLog
+        from .log.paths import log_paths
+        from .log.schema import HostInfo
+
+        configured = self.settings["log"]
+        if configured:
+            csv_path = Path(os.path.expanduser(configured))
+            samples_path = csv_path.with_name(csv_path.name.replace(".csv", "") + "-samples.csv")
+            note = None
+        else:
+            csv_path, samples_path, note = log_paths(self.notebook, self.kernel_id, Path.cwd())
+        if note:
+            self.say_once(note)
+        self.log = CsvLog(csv_path, announce=self.say_once)
+        self.samples_log = SamplesLog(samples_path, [s.component for s in self.meter.sensors]) \
+            if self.settings["samples"] else None
+        self._samples_pending = 0
+        cpu_model = None
+        for sensor in self.meter.sensors:
+            if sensor.component == "cpu":
+                cpu_model = sensor.name
+                break
+        self.host = HostInfo.collect(self.meter.sensors, self.settings["tracking_mode"], cpu_model)
+
+    def _on_sample(self, sample: Sample) -> None:
+        """Sampler thread: buffer the sample row; write in batches off the user's path."""
+        sl = self.samples_log
+        if sl is None:
+            return
+        comps: dict[str, float] = {}
+        for ch, w in zip(self.meter.channels, sample.watts):
+            comps[ch.sensor.component] = comps.get(ch.sensor.component, 0.0) + w
+        sl.add({"timestamp": sample.wall, **{f"{c}_power": w for c, w in comps.items()},
+                "total_power": sum(comps.values())})
+        self._samples_pending += 1
+        if self._samples_pending >= 60:
+            self._flush_samples()
+
+    def _flush_samples(self) -> None:
+        if self.samples_log is not None:
+            self._samples_pending = 0
+            try:
+                self.samples_log.flush()
+            except Exception as exc:
+                self.say_once(f"could not write the samples log: {exc}")
+
+    # --- cells -------------------------------------------------------------------------
+    def begin_cell(self, execution_count: int | None, cell_id: str | None,
+                   force: bool = False) -> RunningCell | None:
+        if self.paused and not force:
+            self.current = None
+            return None
+        self.current = RunningCell(self.meter.begin(), execution_count, cell_id)
+        self._notify("cell_start", self.current)
+        return self.current
+
+    def end_cell(self, status: str) -> CellRecord | None:
+        cell, self.current = self.current, None
+        if cell is None:
+            return None
+        opts = cell.options
+        m = cell.window.end(self.intensity_for(opts), self.pue_for(opts))
+        m = Measurement(opts.label, m.started_at, m.ended_at, m.duration_s, m.devices,
+                        m.intensity, m.pue, m.baseline_w) if opts.label else m
+        self._log_row(m, cell, status)
+        rec = CellRecord(cell.execution_count, opts.label, status, m.duration_s, m.energy_j,
+                         m.energy_kwh, m.emissions_kg, m.ended_at, m)
+        self.totals.add(m)
+        self.history.append(rec)
+        self._notify("cell_end", rec)
+        if self._rebuild_pending:
+            self._rebuild_pending = False
+            self._rebuild_meter()
+        return rec
+
+    def _log_row(self, m: Measurement, cell: RunningCell, status: str) -> None:
+        from .log.schema import CellInfo, make_row
+
+        try:
+            info = CellInfo(str(self.notebook) if self.notebook else "", self.session_id,
+                            cell.execution_count, cell.cell_id or "", cell.options.label or "", status,
+                            self.settings["project_name"], self.run_id)
+            self.log.append(make_row(m, info, self.host))
+        except Exception as exc:  # the log must never break the user's cell
+            self.say_once(f"could not write the carbon log row: {exc}")
+
+    # --- settings changes ----------------------------------------------------------------
+    def configure(self, key: str, raw) -> Any:
+        value = self.settings.set(key, raw)
+        self._apply(key)
+        return value
+
+    def reset(self, key: str) -> None:
+        self.settings.reset(key)
+        self._apply(key)
+
+    def _apply(self, key: str) -> None:
+        value = self.settings[key]
+        if key == "interval":
+            self.meter.sampler.interval = value
+        elif key in SENSOR_OPTIONS:
+            self._rebuild_pending = True  # applied when the current cell ends
+        elif key == "log":
+            self._flush_samples()
+            self._open_logs()
+        self._intensity_cache = None
+        self._notify("config", None)
+
+    # --- listeners and messages ---------------------------------------------------------
+    def add_listener(self, fn: Callable[[str, Any], None]) -> None:
+        if fn not in self._listeners:
+            self._listeners.append(fn)
+
+    def remove_listener(self, fn: Callable[[str, Any], None]) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _notify(self, event: str, payload) -> None:
+        for fn in list(self._listeners):
+            try:
+                fn(event, payload)
+            except Exception:
+                pass
+
+    def say_once(self, message: str) -> None:
+        if message not in self._said:
+            self._said.add(message)
+            try:
+                self.announce(f"jupyter-carbon: {message}")
+            except Exception:
+                pass
+
+    def running_measurement(self, sample: Sample | None = None) -> Measurement | None:
+        cell = self.current
+        if cell is None:
+            return None
+        return cell.window.peek(sample, self.intensity_for(cell.options), self.pue_for(cell.options))
+

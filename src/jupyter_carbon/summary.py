@@ -1,0 +1,72 @@
+"""The compact footprint shown after a ``%%carbon`` cell (and as the live line while it
+runs): text/plain and escaped text/html, so it reads well in exports and on GitHub."""
+from __future__ import annotations
+
+import html
+
+from .engine.measurement import Measurement
+from .equivalents import car_distance
+from .units import fmt_duration, fmt_energy_j, fmt_mass_g, fmt_power_w
+
+
+def _source(m: Measurement) -> str:
+    i = m.intensity
+    where = i.region or i.country_iso or "world"
+    return f"{i.g_per_kwh:.0f} gCO2e/kWh ({where}, {i.source})"
+
+
+def live_text(m: Measurement) -> str:
+    label = f"{m.label}: " if m.label else ""
+    comps = " · ".join(f"{c} {fmt_power_w(e.power_w)}" for c, e in m.by_component.items())
+    return (f"⏱ {label}running {fmt_duration(m.duration_s)} · {fmt_energy_j(m.energy_j)} · "
+            f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e · {comps}")
+
+
+class CellSummary:
+    def __init__(self, m: Measurement, status: str = "ok"):
+        self.m = m
+        self.status = status
+
+    def _rows(self):
+        for c, e in self.m.by_component.items():
+            yield c, fmt_power_w(e.power_w), fmt_energy_j(e.energy_j), e.method, e.kind
+
+    def _headline(self) -> str:
+        m = self.m
+        label = f"{m.label}: " if m.label else ""
+        status = "" if self.status == "ok" else f" [{self.status}]"
+        idle = ""
+        if m.above_idle_j is not None:
+            idle = f" ({fmt_energy_j(m.above_idle_j)} above idle)"
+        return (f"{label}{fmt_duration(m.duration_s)}, {m.energy_kwh:.3g} kWh{idle}, "
+                f"{m.emissions_kg:.3g} kg CO2e{status}")
+
+    def _footer(self) -> str:
+        m = self.m
+        pue = f" · PUE {m.pue:g}" if m.pue != 1 else ""
+        return f"{_source(m)}{pue} · {car_distance(m.emissions_kg * 1000)}"
+
+    def __repr__(self) -> str:
+        lines = [f"jupyter-carbon · {self._headline()}"]
+        for comp, w, e, method, kind in self._rows():
+            lines.append(f"  {comp:<4} {w:>9} {e:>11}  {method} ({kind})")
+        lines.append(f"  {self._footer()}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, p, cycle) -> None:
+        p.text(repr(self))
+
+    def _repr_html_(self) -> str:
+        esc = html.escape
+        rows = "".join(
+            f"<tr><td>{esc(c)}</td><td style='text-align:right'>{esc(w)}</td>"
+            f"<td style='text-align:right'>{esc(e)}</td><td title='{esc(kind)}'>{esc(method)}"
+            f"{'' if kind == 'measured' else ' (est.)'}</td></tr>"
+            for c, w, e, method, kind in self._rows())
+        return (
+            "<div class='jupyter-carbon-summary' style='font-size:12px;line-height:1.4'>"
+            f"<b>🌱 {esc(self._headline())}</b>"
+            "<table style='border-collapse:collapse;margin:2px 0'>"
+            "<tr><th style='text-align:left'>part</th><th>power</th><th>energy</th>"
+            f"<th style='text-align:left'>method</th></tr>{rows}</table>"
+            f"<span style='opacity:.8'>{esc(self._footer())}</span></div>")

@@ -1,0 +1,236 @@
+"""Exactness of windows on replayed power traces, and the sampler thread's behaviour."""
+import threading
+import time
+
+import pytest
+
+from jupyter_carbon.engine import Meter
+from jupyter_carbon.errors import ConfigError
+from jupyter_carbon.sensors.models import CpuTdpSensor, RamModelSensor
+from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+
+TRACES = {
+    "constant": PowerTrace([(0, 42.0), (1000, 42.0)]),
+    "step": PowerTrace([(0, 20.0), (0.4, 20.0), (0.400001, 180.0), (1000, 180.0)]),
+    "spike": PowerTrace([(0, 10.0), (0.5, 10.0), (0.5001, 400.0), (0.53, 400.0), (0.5301, 10.0), (1000, 10.0)]),
+    "ramp": PowerTrace([(0, 0.0), (2.0, 300.0), (1000, 300.0)]),
+}
+
+
+class ManualClock:
+    def __init__(self):
+        self.t = 0.0
+
+    def __call__(self):
+        return self.t
+
+
+@pytest.mark.parametrize("name", list(TRACES))
+@pytest.mark.parametrize("mode", ["counter", "power"])
+def test_window_energy_matches_analytic_integral(name, mode):
+    trace = TRACES[name]
+    clock = ManualClock()
+    m = Meter([ReplaySensor(trace, mode=mode)], clock=clock)
+    # sampler points every 10 ms (what a 0.01 s sampler would see), window from 0.25 s to 1.75 s
+    dt = 0.01 if mode == "power" else 0.37
+    clock.t = 0.0
+    m.snapshot()
+    clock.t = start = 0.25
+    w = m.begin()
+    t = round(start + dt, 6)
+    while t < 1.75:
+        clock.t = t
+        m.snapshot()
+        t = round(t + dt, 6)
+    clock.t = 1.75
+    r = w.end()
+    exact = trace.energy(start, clock.t)
+    assert r.energy_j == pytest.approx(exact, rel=0.005), (name, mode)
+    if mode == "counter":  # a counter is exact to rounding, whatever the sampling
+        assert r.energy_j == pytest.approx(exact, rel=1e-9)
+
+
+def test_short_window_inside_one_interval_gets_its_exact_share():
+    trace = TRACES["spike"]
+    clock = ManualClock()
+    m = Meter([ReplaySensor(trace)], clock=clock)
+    clock.t = 0.0
+    m.snapshot()  # the sampler's last point
+    clock.t = 0.49
+    w = m.begin()
+    clock.t = 0.54  # a 50 ms cell, entirely between two 1 s samples
+    r = w.end()
+    clock.t = 1.0
+    m.snapshot()  # the sampler's next point
+    assert r.duration_s == pytest.approx(0.05)
+    assert r.energy_j == pytest.approx(trace.energy(0.49, 0.54), rel=1e-9)
+    assert r.energy_j > 10.0  # the spike is in there, not averaged away
+
+
+def test_real_clock_50ms_window_with_1s_sampler():
+    trace = PowerTrace([(0, 100.0), (1e6, 100.0)])
+    t0 = time.perf_counter()
+    m = Meter([ReplaySensor(trace, t0=t0)], interval=1.0).start()
+    try:
+        time.sleep(0.1)
+        w = m.begin()
+        time.sleep(0.05)
+        r = w.end()
+    finally:
+        m.close()
+    assert r.energy_j == pytest.approx(100.0 * r.duration_s, rel=1e-6)
+    assert 0.045 < r.duration_s < 0.5
+
+
+def test_windows_nest():
+    trace = TRACES["ramp"]
+    clock = ManualClock()
+    m = Meter([ReplaySensor(trace)], clock=clock)
+    clock.t = 0.1
+    outer = m.begin("outer")
+    clock.t = 0.5
+    inner = m.begin("inner")
+    clock.t = 0.9
+    ri = inner.end()
+    clock.t = 1.3
+    ro = outer.end()
+    assert ri.energy_j == pytest.approx(trace.energy(0.5, 0.9))
+    assert ro.energy_j == pytest.approx(trace.energy(0.1, 1.3))
+    assert ro.energy_j > ri.energy_j
+
+
+def test_components_units_and_emissions():
+    from jupyter_carbon.intensity.model import Intensity
+
+    clock = ManualClock()
+    m = Meter([ReplaySensor(TRACES["constant"], component="cpu"),
+               ReplaySensor(PowerTrace([(0, 300.0), (1e3, 300.0)]), component="gpu", name="g0"),
+               ReplaySensor(PowerTrace([(0, 300.0), (1e3, 300.0)]), component="gpu", name="g1"),
+               RamModelSensor(total_bytes=16 * 10**9)], clock=clock)
+    w = m.begin("x")
+    clock.t = 3600.0
+    r = w.end(Intensity(100.0, "explicit"), pue=1.5)
+    assert r.by_component["cpu"].energy_kwh == pytest.approx(0.042)
+    assert r.by_component["gpu"].energy_kwh == pytest.approx(0.6)
+    assert r.by_component["gpu"].devices == 2
+    assert r.by_component["ram"].power_w == pytest.approx(6.0)  # 3 W per 8 GB
+    assert not r.by_component["ram"].measured and r.by_component["ram"].kind == "estimated"
+    assert r.energy_kwh == pytest.approx((0.042 + 0.6 + 0.006) * 1.5)
+    assert r.emissions_kg == pytest.approx(r.energy_kwh * 0.1)
+    assert "x" in repr(r)
+
+
+def test_tdp_model_is_a_counter_of_busy_time():
+    busy = [10.0]
+    s = CpuTdpSensor(100.0, "test cpu", ncpu=4, cpu_times=lambda: busy[0])
+    clock = ManualClock()
+    m = Meter([s], clock=clock)
+    w = m.begin()
+    busy[0] += 2.0  # 2 CPU-seconds over 1 s on 4 CPUs: 50 % load
+    clock.t = 1.0
+    r = w.end()
+    assert r.energy_j == pytest.approx(50.0)
+    assert r.by_component["cpu"].power_w == pytest.approx(50.0)
+
+
+def test_real_tdp_model_sees_busy_cpu_more_than_sleep():
+    m = Meter([CpuTdpSensor(100.0, "cpu")])
+    w = m.begin()
+    time.sleep(0.3)
+    idle = w.end()
+    w = m.begin()
+    end = time.perf_counter() + 0.3
+    while time.perf_counter() < end:
+        pass
+    busy = w.end()
+    assert busy.energy_j > idle.energy_j
+    assert busy.energy_j > 0.3 * 100.0 / (m.sensors[0].ncpu) * 0.5
+
+
+def test_baseline_reports_energy_above_idle():
+    trace = PowerTrace([(0, 20.0), (1e6, 20.0)])
+    m = Meter([ReplaySensor(trace, t0=time.perf_counter())])
+    base = m.measure_baseline(0.1)
+    assert base["cpu"] == pytest.approx(20.0, rel=1e-6)
+    w = m.begin()
+    time.sleep(0.05)
+    r = w.end()
+    assert r.above_idle_j == pytest.approx(0.0, abs=1e-6)  # a constant trace is all idle
+
+
+def test_interval_bounds_are_enforced():
+    m = Meter([RamModelSensor()])
+    for bad in (0.01, 61, "fast", None):
+        with pytest.raises(ConfigError):
+            m.sampler.interval = bad
+    m.sampler.interval = 0.05
+    assert m.sampler.interval == 0.05
+
+
+def test_sampler_runs_under_cpu_bound_main_thread_and_stops_cleanly():
+    before = {t.name for t in threading.enumerate()}
+    trace = PowerTrace([(0, 50.0), (1e6, 50.0)])
+    m = Meter([ReplaySensor(trace, t0=time.perf_counter(), mode="power")], interval=0.05).start()
+    assert any(t.name == "jupyter-carbon-sampler" for t in threading.enumerate())
+    n0 = m.sampler.samples_taken
+    w = m.begin()
+    end = time.perf_counter() + 1.0
+    x = 0
+    while time.perf_counter() < end:  # pure-Python busy loop holding the GIL
+        x += 1
+    r = w.end()
+    taken = m.sampler.samples_taken - n0
+    m.close()
+    assert taken >= 10, taken  # ~20 expected at 0.05 s
+    assert r.energy_j == pytest.approx(50.0 * r.duration_s, rel=1e-3)
+    assert not any(t.name == "jupyter-carbon-sampler" for t in threading.enumerate())
+    assert {t.name for t in threading.enumerate()} <= before | {"MainThread"}
+
+
+def test_ring_buffer_is_bounded_and_listener_errors_are_contained():
+    m = Meter([RamModelSensor()], buffer=100)
+    seen = []
+    m.sampler.add_listener(seen.append)
+
+    def bad(sample):
+        raise RuntimeError("listener bug")
+    m.sampler.add_listener(bad)
+    for _ in range(500):
+        m.sampler.sample_now()
+    assert len(m.sampler.buffer) == 100
+    assert len(seen) == 500
+    assert bad not in m.sampler._listeners  # dropped after repeated failures
+
+
+def test_failing_sensor_does_not_break_the_others():
+    class Broken(RamModelSensor):
+        def read(self, now):
+            raise OSError("sensor unplugged")
+
+    clock = ManualClock()
+    m = Meter([Broken(), ReplaySensor(TRACES["constant"])], clock=clock)
+    w = m.begin()
+    clock.t = 1.0
+    r = w.end()
+    assert r.devices[0].failed == "OSError: sensor unplugged"
+    assert r.devices[1].energy_j == pytest.approx(42.0)
+
+
+def test_concurrent_snapshots_never_double_count():
+    """Two threads sampling one counter at once must still sum to the counter's delta."""
+    trace = PowerTrace([(0, 100.0), (1e6, 100.0)])
+    t0 = time.perf_counter()
+    m = Meter([ReplaySensor(trace, t0=t0)], interval=0.05)
+    w = m.begin()
+    stop = time.perf_counter() + 0.5
+
+    def hammer():
+        while time.perf_counter() < stop:
+            m.snapshot()
+    threads = [threading.Thread(target=hammer) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    r = w.end()
+    assert r.energy_j == pytest.approx(100.0 * r.duration_s, rel=1e-6)
