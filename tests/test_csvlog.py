@@ -142,6 +142,15 @@ def test_file_removed_or_emptied_between_cells_gets_a_header_again(tmp_path):
     assert lines(path)[0] == header_line() and len(lines(path)) == 2
 
 
+def test_a_hand_edited_last_line_without_newline_is_not_joined(tmp_path):
+    path = tmp_path / "a.carbon.csv"
+    log = CsvLog(path)
+    log.append(row(execution_count=1))
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))
+    log.append(row(execution_count=2))
+    assert read_log(path)["execution_count"].tolist() == [1, 2]
+
+
 def test_foreign_header_is_left_alone_and_rows_go_to_a_suffixed_file(tmp_path):
     path = tmp_path / "a.carbon.csv"
     foreign = b"timestamp,project_name,emissions\n2024-01-01,p,1.0\n"
@@ -304,7 +313,7 @@ def test_samples_log_writes_batches(tmp_path):
     assert len(log) == 5 and not path.exists()  # buffered
     assert log.flush()
     assert len(lines(path)) == 6 and len(log) == 0
-    log.add({"timestamp": T0, "elapsed_s": 9.0, "cpu_power": 1.0})
+    log.add({"timestamp": T0.timestamp() + 0.25, "elapsed_s": 9.0, "cpu_power": 1.0})
     log.flush()
     log.flush()  # nothing new: no empty write, no second header
     df = read_log(path)
@@ -313,6 +322,7 @@ def test_samples_log_writes_batches(tmp_path):
     assert str(df["gpu_power"].dtype) == "float64" and str(df["execution_count"].dtype) == "Int64"
     assert df["gpu_power"].tolist()[:5] == [300.0, 301.0, 302.0, 303.0, 304.0]
     assert df["ram_power"].isna().all()
+    assert df["timestamp"][5] == T0 + timedelta(seconds=0.25)  # epoch seconds kept to the us
 
 
 def test_samples_log_bounds_memory_when_nothing_is_writable(tmp_path):

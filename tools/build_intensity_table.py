@@ -193,7 +193,8 @@ def build_countries(mix: dict, iso: list[dict]) -> tuple[list[dict], list[str], 
              "years": sorted(years)}
     out = [rows[k] for k in sorted(rows)] + [world]
     for code, extra in EXTRA_ALIASES.items():
-        rows[code]["_names"].extend(extra)
+        if code in rows:
+            rows[code]["_names"].extend(extra)
     return out, estimated, stats
 
 

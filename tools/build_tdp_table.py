@@ -77,7 +77,8 @@ def clean_name(raw: str) -> tuple[str, str] | None:
 def build(rows: list[dict], version: str, year: int) -> tuple[list[dict], dict[str, list]]:
     kept: dict[str, dict] = {}
     dropped: dict[str, list] = {"not a chip": [], "bad TDP": [], "TDP out of range": [],
-                                "no model number": [], "duplicate": [], "conflict (kept max)": []}
+                                "no model number": [], "duplicate": [], "conflict (kept max)": [],
+                                "ambiguous bare number": []}
     for row in rows:
         raw, tdp = (row.get("Name") or "").strip(), (row.get("TDP") or "").strip()
         cleaned = clean_name(raw)
@@ -108,6 +109,18 @@ def build(rows: list[dict], version: str, year: int) -> tuple[list[dict], dict[s
             continue
         kept[key] = {"model": model, "tdp_w": watts, "key": key, "vendor": vendor,
                      "source": SOURCES[vendor].format(v=version), "year": year}
+    # CodeCarbon's older AMD rows are bare numbers ("AMD 850"), which several AMD families
+    # share (Athlon 850 at 47 W, Opteron 850 at 89 W, Phenom II 850 at 95 W): where a row
+    # with a family name carries the same number, the bare one is ambiguous, so it goes.
+    numbers: dict[str, int] = {}
+    for key in kept:
+        for t in set(key.split()):
+            numbers[t] = numbers.get(t, 0) + 1
+    for key in list(kept):
+        tokens = key.split()
+        if (kept[key]["vendor"] == "AMD" and len(tokens) >= 2 and tokens[1][0].isdigit()
+                and numbers[tokens[1]] > 1):
+            dropped["ambiguous bare number"].append(kept.pop(key)["model"])
     out = sorted(kept.values(), key=lambda r: (r["vendor"], _natural(r["model"])))
     return out, dropped
 

@@ -15,7 +15,7 @@ from .errors import ConfigError
 
 def __getattr__(name):  # lazy: keeps `import jupyter_carbon` fast and side-effect free
     if name == "track":
-        from .track import track
+        from .tracking import track
         return track
     if name == "Measurement":
         from .engine.measurement import Measurement

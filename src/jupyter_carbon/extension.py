@@ -8,9 +8,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import IPython
+
 from .config import Settings
 from .session import CarbonSession
 
+_IPYTHON_MAJOR = int(IPython.version_info[0])
 _SESSIONS: dict[int, tuple[CarbonSession, object, object]] = {}
 
 
@@ -91,7 +94,7 @@ def status_line(session: CarbonSession) -> str:
 def _hooks(shell, session: CarbonSession):
     def pre_run_cell(info=None):
         try:
-            session.begin_cell(shell.execution_count, getattr(info, "cell_id", None)
+            session.begin_cell(_upcoming_count(shell, info), getattr(info, "cell_id", None)
                                or _cell_id_of_parent(shell))
         except Exception as exc:
             session.say_once(f"could not start measuring a cell: {exc}")
@@ -99,6 +102,8 @@ def _hooks(shell, session: CarbonSession):
     def post_run_cell(result=None):
         try:
             cell = session.current
+            if cell is not None and getattr(result, "execution_count", None) is not None:
+                cell.execution_count = result.execution_count  # authoritative
             rec = session.end_cell(_status(result))
             if rec is not None:
                 _show_footprint(session, cell, rec)
@@ -131,6 +136,14 @@ def _status(result) -> str:
     if err is None:
         return "ok"
     return "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
+
+
+def _upcoming_count(shell, info) -> int | None:
+    # IPython 9 bumps execution_count before pre_run_cell; IPython 8 after the cell.
+    n = shell.execution_count
+    if _IPYTHON_MAJOR >= 9 and getattr(info, "store_history", True):
+        n -= 1
+    return n
 
 
 def _in_kernel(shell) -> bool:

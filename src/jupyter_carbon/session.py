@@ -301,6 +301,7 @@ class CarbonSession:
                 pass
 
     def say_once(self, message: str) -> None:
+        message = message.removeprefix("jupyter-carbon: ")
         if message not in self._said:
             self._said.add(message)
             try:

@@ -11,7 +11,9 @@ import csv
 import io
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .schema import COLUMNS, fmt
@@ -111,6 +113,7 @@ class CsvLog:
         self._n = 1  # suffix number within the directory
         self._ino: tuple[int, int] | None = None  # (dev, ino) whose header we checked
         self._pending: list[bytes] = []
+        self._mutex = threading.Lock()  # the sampler's flush and the cell's append may overlap
         self.dropped = 0
 
     # -- public -------------------------------------------------------------------------
@@ -153,6 +156,10 @@ class CsvLog:
             pass
 
     def _write_lines(self, lines: list[bytes]) -> bool:
+        with self._mutex:
+            return self._write_locked(lines)
+
+    def _write_locked(self, lines: list[bytes]) -> bool:
         self._pending.extend(lines)
         if not self._pending:
             return True
@@ -207,8 +214,11 @@ class CsvLog:
             st = os.fstat(fd)
             if st.st_size == 0:
                 data = self._header + data
-            elif (st.st_dev, st.st_ino) != self._ino and not self._header_ok(fd):
-                raise _HeaderMismatch
+            else:
+                if (st.st_dev, st.st_ino) != self._ino and not self._header_ok(fd):
+                    raise _HeaderMismatch
+                if _read_at(fd, 1, st.st_size - 1) != b"\n":  # a hand-edited last line
+                    data = b"\n" + data
             self._ino = (st.st_dev, st.st_ino)
             view = memoryview(data)
             while view:
@@ -220,21 +230,26 @@ class CsvLog:
 
     def _header_ok(self, fd: int) -> bool:
         n = len(self._header)
-        if hasattr(os, "pread"):
-            head = os.pread(fd, n + 1, 0)
-        else:  # pragma: no cover - Windows
-            pos = os.lseek(fd, 0, os.SEEK_CUR)
-            os.lseek(fd, 0, os.SEEK_SET)
-            head = os.read(fd, n + 1)
-            os.lseek(fd, pos, os.SEEK_SET)
-        return head.replace(b"\r\n", b"\n")[:n] == self._header
+        return _read_at(fd, n + 1, 0).replace(b"\r\n", b"\n")[:n] == self._header
+
+
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    if hasattr(os, "pread"):
+        return os.pread(fd, n, offset)
+    pos = os.lseek(fd, 0, os.SEEK_CUR)  # pragma: no cover - Windows
+    try:
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, n)
+    finally:
+        os.lseek(fd, pos, os.SEEK_SET)
 
 
 class SamplesLog(CsvLog):
     """``<notebook>.carbon-samples.csv``: the sampler's watts, buffered and written in batches.
 
     ``add`` only appends to a list (it runs on the sampler's schedule); ``flush`` writes the
-    batch with the cell log's locking. If nothing can be written, at most ``max_pending``
+    batch with the cell log's locking. A row is a dict keyed by column names; ``timestamp``
+    may be a UTC datetime or epoch seconds, missing keys are written empty. If nothing can be written, at most ``max_pending``
     samples are kept, so a day-long session cannot grow memory without bound.
     """
 
@@ -255,12 +270,26 @@ class SamplesLog(CsvLog):
 
     def flush(self) -> bool:
         rows, self._rows = self._rows, []
-        try:  # one line each, so that a bounded backlog drops whole samples
-            lines = [_encode([[fmt(r.get(c)) for c in self.columns]]) for r in rows]
+        try:  # one bytes object per sample, so that a bounded backlog drops whole samples
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            cols = self.columns
+            lines = []
+            for r in rows:
+                w.writerow([_sample_value(c, r.get(c)) for c in cols])
+                lines.append(buf.getvalue().encode("utf-8"))
+                buf.seek(0)
+                buf.truncate()
         except Exception as exc:
             self._say("encode", f"jupyter-carbon: could not format samples ({exc!r})")
             return False
         return self._write_lines(lines)
+
+
+def _sample_value(col: str, v) -> str:
+    if col == "timestamp" and isinstance(v, (int, float)) and not isinstance(v, bool):
+        v = datetime.fromtimestamp(v, timezone.utc)  # epoch seconds: %.7g would drop the time
+    return fmt(v)
 
 
 def _slug(name: str) -> str:

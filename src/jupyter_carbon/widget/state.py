@@ -1,0 +1,173 @@
+"""The widget's state as plain, JSON-ready dicts, computed from a session and a sample.
+
+No widget library here: the model (``live.py``), the text/html fallback
+(``fallback.py``) and the tests all use these functions. Numbers are rounded to a few
+significant digits so an unchanged figure compares equal and is not re-sent.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
+SPARK_POINTS = 120  # at most this many buckets go to the browser
+RECENT_CELLS = 5
+
+J_PER_WH = 3600.0
+
+
+def r(x: float | None, digits: int = 4) -> float | None:
+    """Round to ``digits`` significant digits (None and non-finite values pass as None)."""
+    if x is None:
+        return None
+    x = float(x)
+    if not math.isfinite(x):
+        return None
+    if x == 0:
+        return 0.0
+    return round(x, digits - 1 - int(math.floor(math.log10(abs(x)))))
+
+
+# --- sensors, power, sparkline ---------------------------------------------------------
+
+def sensors_state(meter) -> list[dict[str, Any]]:
+    out = []
+    for ch in getattr(meter, "channels", ()):
+        s = ch.sensor
+        out.append({"component": s.component, "method": s.method, "measured": bool(s.measured),
+                    "name": s.name or "", "failed": ch.failed})
+    return out
+
+
+def power_state(meter, sample) -> dict[str, Any]:
+    if sample is None:
+        return {}
+    by: dict[str, float] = {}
+    for ch, w in zip(meter.channels, sample.watts):
+        c = ch.sensor.component
+        by[c] = by.get(c, 0.0) + (w or 0.0)
+    return {"total_w": r(sum(by.values()), 3), "by": {c: r(w, 3) for c, w in by.items()}}
+
+
+def spark_state(samples: Iterable, now_wall: float | None, interval: float,
+                span_s: float = SPARK_SPAN_S, points: int = SPARK_POINTS) -> dict[str, Any]:
+    """Mean total watts per time bucket over the last ``span_s`` seconds.
+
+    Buckets are aligned to absolute time (``floor(wall / bucket_s)``) so they do not
+    shift between updates; an empty bucket (a gap in sampling) is None.
+    """
+    if now_wall is None:
+        return {"bucket_s": 0, "w": []}
+    bucket = max(float(interval), span_s / points)
+    first = math.floor((now_wall - span_s) / bucket) + 1
+    last = math.floor(now_wall / bucket)
+    sums: dict[int, float] = {}
+    counts: dict[int, int] = {}
+    for s in reversed(samples):  # newest first; stop at the start of the span
+        k = math.floor(s.wall / bucket)
+        if k < first:
+            break
+        if k > last:
+            continue
+        sums[k] = sums.get(k, 0.0) + sum(w or 0.0 for w in s.watts)
+        counts[k] = counts.get(k, 0) + 1
+    if not counts:
+        return {"bucket_s": r(bucket, 3), "w": []}
+    lo = min(counts)
+    w = [r(sums[k] / counts[k], 3) if k in counts else None for k in range(lo, last + 1)]
+    return {"bucket_s": r(bucket, 3), "w": w}
+
+
+def recent_samples(buffer) -> list:
+    """A consistent copy of the sampler's ring buffer, from any thread."""
+    for _ in range(3):
+        try:
+            return list(buffer)
+        except RuntimeError:  # "deque mutated during iteration": try again
+            continue
+    return []
+
+
+# --- cells, totals, intensity -----------------------------------------------------------
+
+def running_state(session, sample) -> dict[str, Any]:
+    """The running cell so far (no hardware read), or {} when none runs."""
+    cell = getattr(session, "current", None)
+    if cell is None:
+        return {}
+    m = None
+    peek = getattr(session, "running_measurement", None)
+    if peek is not None:
+        m = peek(sample)
+    else:
+        m = cell.window.peek(sample, session.intensity, session.pue)
+    if m is None:  # the cell ended between our two reads
+        return {}
+    return {
+        "n": getattr(cell, "execution_count", None),
+        "label": getattr(cell, "label", None),
+        "elapsed_s": r(m.duration_s, 3),
+        "energy_wh": r(m.energy_kwh * 1000.0),
+        "co2_g": r(m.emissions_kg * 1000.0),
+        "power_w": r(m.power_w, 3),
+    }
+
+
+def totals_state(session) -> dict[str, Any]:
+    t = getattr(session, "totals", None)
+    if t is None:
+        return {"cells": 0, "energy_wh": 0.0, "co2_g": 0.0, "duration_s": 0.0}
+    return {"cells": int(t.cells), "energy_wh": r(t.energy_kwh * 1000.0),
+            "co2_g": r(t.emissions_kg * 1000.0), "duration_s": r(t.duration_s, 3)}
+
+
+def record_state(rec) -> dict[str, Any]:
+    return {"n": rec.execution_count, "label": rec.label, "status": rec.status,
+            "duration_s": r(rec.duration_s, 3), "energy_wh": r(rec.energy_kwh * 1000.0),
+            "co2_g": r(rec.emissions_kg * 1000.0)}
+
+
+def recent_state(session, n: int = RECENT_CELLS) -> list[dict[str, Any]]:
+    history = list(getattr(session, "history", ()) or ())
+    return [record_state(rec) for rec in history[-n:]]
+
+
+def intensity_state(session) -> dict[str, Any]:
+    i = getattr(session, "intensity", None)
+    pue = getattr(session, "pue", 1.0)
+    if i is None:
+        return {}
+    return {"g_per_kwh": r(i.g_per_kwh), "source": i.source, "country_iso": i.country_iso,
+            "country_name": i.country_name, "region": i.region, "pue": r(pue, 3)}
+
+
+def status_state(session) -> dict[str, Any]:
+    meter = getattr(session, "meter", None)
+    sampler = getattr(meter, "sampler", None)
+    if getattr(session, "paused", False):
+        state = "paused"
+    elif sampler is not None and not sampler.running:
+        state = "stopped"
+    else:
+        state = "live"
+    return {"state": state, "interval_s": r(sampler.interval, 3) if sampler is not None else None}
+
+
+def full_state(session, sample=None) -> dict[str, Any]:
+    """Every synced trait of the widget, computed now."""
+    meter = session.meter
+    if sample is None:
+        sample = meter.sampler.latest()
+    samples = recent_samples(meter.sampler.buffer)
+    now_wall = sample.wall if sample is not None else None
+    return {
+        "sensors": sensors_state(meter),
+        "power": power_state(meter, sample),
+        "spark": spark_state(samples, now_wall, meter.sampler.interval),
+        "running": running_state(session, sample),
+        "totals": totals_state(session),
+        "intensity": intensity_state(session),
+        "recent": recent_state(session),
+        "status": status_state(session),
+    }
