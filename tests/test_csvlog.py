@@ -293,7 +293,7 @@ def test_two_processes_append_concurrently_without_interleaving(tmp_path):
         assert len(r) == len(COLUMNS)
         tag = r[0][0]
         i = r[0][1:]
-        assert all(v == f"{tag}{i}" for c, v in zip(COLUMNS, r) if c != "label")
+        assert all(v == f"{tag}{i}" for c, v in zip(COLUMNS, r, strict=True) if c != "label")
         assert r[COLUMNS.index("label")] == tag * 3000
         seen.add(r[0])
     assert seen == {f"{t}{i}" for t in "AB" for i in range(500)}
@@ -323,6 +323,12 @@ def test_samples_log_writes_batches(tmp_path):
     assert df["gpu_power"].tolist()[:5] == [300.0, 301.0, 302.0, 303.0, 304.0]
     assert df["ram_power"].isna().all()
     assert df["timestamp"][5] == T0 + timedelta(seconds=0.25)  # epoch seconds kept to the us
+
+
+def test_samples_log_has_one_column_per_component_in_a_stable_order(tmp_path):
+    log = SamplesLog(tmp_path / "s.csv", ["gpu", "ram", "gpu", "cpu"])
+    assert log.columns[4:] == ("cpu_power", "gpu_power", "ram_power", "total_power")
+    assert SamplesLog(tmp_path / "s.csv", ["cpu", "ram"]).columns[4:] == ("cpu_power", "ram_power", "total_power")
 
 
 def test_samples_log_bounds_memory_when_nothing_is_writable(tmp_path):

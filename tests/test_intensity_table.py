@@ -121,6 +121,7 @@ def test_region_lookup_forms_and_errors():
     assert lookup_region("quebec").code == "CA-QC"
     assert lookup_region("FR-IDF") is None  # a real region we have no figure for
     assert lookup_region("Bavaria", "DE") is None
+    assert lookup_region("US-CAL-CISO", "US") is None  # an Electricity Maps zone, not ours
     with pytest.raises(ConfigError, match="US-CA"):
         lookup_region("Califrnia", "US")
     with pytest.raises(ConfigError, match="not in country FR"):

@@ -33,7 +33,7 @@ def env_with(tmp_path, **kv):
 
 
 def test_jpy_session_name_absolute(tree, tmp_path):
-    root, nb = tree
+    _, nb = tree
     env = env_with(tmp_path, JPY_SESSION_NAME=str(nb))
     assert notebook_path(env=env, cwd=tmp_path, sessions_api=False) == (nb, "JPY_SESSION_NAME")
 
@@ -141,7 +141,7 @@ def test_sessions_api_matches_our_kernel(fake_server, tmp_path):
 
 
 def test_sessions_api_on_a_wildcard_bound_server_is_called_on_loopback(fake_server, tmp_path):
-    port, root, nb, seen = fake_server
+    port, root, nb, _ = fake_server
     env = env_with(tmp_path)
     write_server(env, {"url": f"http://some-host-name:{port}/base/", "ip": "0.0.0.0", "port": port,
                        "token": "s3cret", "root_dir": str(root)})

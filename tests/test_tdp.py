@@ -83,17 +83,19 @@ def test_build_tool_reproduces_the_table(tmp_path):
         "Intel Quark Microcontroller D1000,0.0\n"  # out of range
         "Intel Xeon 3.20,97\n"                 # only a clock: never matchable
         "Cortex-A72,7.5\n"                     # a core design, not a chip
+        "850,95\n"                             # bare number shared with ...
+        "AMD Opteron 850,89\n"                 # ... a named part: ambiguous, dropped
         "Apple M2 Pro,35\n")
     out = tmp_path / "out.csv"
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_tdp_table.py"), str(src),
                         "--version", "9.9.9", "--year", "2030", "--out", str(out)],
                        capture_output=True, text=True, check=True)
-    assert "12 source rows -> 6 rows" in r.stdout
+    assert "14 source rows -> 7 rows" in r.stdout
     rows = list(csv.DictReader(out.open()))
     got = {row["model"]: float(row["tdp_w"]) for row in rows}
     assert got == {"AMD 4274 HE": 65, "AMD 7th Gen PRO A10-9700 APU": 65,
                    "AMD Phenom II X4 955 (125W)": 125, "Apple M2 Pro": 35,
-                   "Intel Core i7-8665U": 15, "Intel Xeon Gold 6248R": 205}
+                   "Intel Core i7-8665U": 15, "Intel Xeon Gold 6248R": 205, "AMD Opteron 850": 89}
     assert {row["year"] for row in rows} == {"2030"}
     assert all(row["source"].startswith("CodeCarbon 9.9.9 (") for row in rows)
 
@@ -152,14 +154,45 @@ def test_real_model_strings(query, model, watts):
 
 
 @pytest.mark.parametrize("query,model", [
-    # words the table lacks ("Phenom", "X4", "Quad Core"): matched on the model number
-    ("AMD Phenom(tm) II X4 965 Processor", "AMD Phenom II 965"),
-    ("AMD Athlon(tm) X4 860K Quad Core Processor", "AMD Athlon 860K"),
-    ("Intel(R) Core(TM) i7 CPU 965 @ 3.20GHz", "Intel Core i7-965"),  # not "Extreme Edition"
+    # the table lists only the non-PRO part (same silicon, same TDP)
+    ("AMD Ryzen 7 PRO 7840U w/ Radeon 780M Graphics", "AMD Ryzen 7 7840U"),
+    ("AMD Ryzen 9 PRO 7940HS w/ Radeon 780M Graphics", "AMD Ryzen 9 7940HS"),
+    # Conroe-era spelling of "Pentium Dual-Core"
+    ("Intel(R) Pentium(R) Dual  CPU  E2180  @ 2.00GHz", "Intel Pentium Dual-Core E2180"),
 ])
 def test_fuzzy(query, model):
     m = lookup_tdp(query, **BARE)
     assert (m.matched, m.how) == (model, "fuzzy")
+
+
+def test_exact_beats_marketing_variants():
+    # "Intel Core i7-965 Extreme Edition" is also in the table; the plain name wins
+    assert tdp.find_model("Intel(R) Core(TM) i7 CPU 965 @ 3.20GHz")[:2] == ("Intel Core i7-965", 130)
+
+
+def test_fuzzy_never_changes_the_tdp_much_leave_one_out():
+    """For every row: hide it, look its own name up in the rest. Whatever the fuzzy
+    match finds instead must be the same part in all but marketing (TDP within 25 %),
+    or nothing. This is what keeps the matching rules honest as the table changes."""
+    table = tdp._load()
+    by_primary: dict = {}
+    for key, (model, watts) in table.items():
+        e = tdp._entry(model, watts, tuple(key.split()))
+        by_primary.setdefault(e.primary, []).append((key, e))
+    bad, hits = [], 0
+    for key, (model, watts) in table.items():
+        q = tdp._entry(model, watts)
+        qset = set(q.tokens)
+        found = [c for k, c in by_primary[q.primary] if k != key and tdp._compatible(q, c)]
+        if not found:
+            continue
+        hits += 1
+        best = min(found, key=lambda c: (len(set(c.tokens) - qset), -len(set(c.tokens) & qset),
+                                         -c.watts, c.model))
+        if abs(best.watts - watts) > 0.25 * watts:
+            bad.append((model, watts, best.model, best.watts))
+    assert not bad, bad[:20]
+    assert hits > 50  # the fuzzy path is exercised (PRO / Extreme Edition / APU-SoC twins)
 
 
 @pytest.mark.parametrize("query", [
@@ -186,11 +219,34 @@ def test_no_false_positive(query):
     assert m.how == "default" and m.matched is None, m
 
 
-def test_vendor_and_family_conflicts_rejected():
-    # the table has "AMD 965" and "Intel Pentium D 965 EE": neither is a Core i7-965X
-    assert tdp.find_model("Intel(R) Core(TM) i7 CPU 965 @ 3.20GHz")[0] == "Intel Core i7-965"
-    assert tdp.find_model("Intel(R) Pentium(R) D CPU 965 @ 3.73GHz")[0].startswith("Intel Pentium D 965")
-    assert tdp.find_model("AMD Phenom(tm) II X4 965 Processor")[0].startswith("AMD")
+@pytest.mark.parametrize("query", [
+    "Intel(R) Xeon(R) CPU 5120 @ 1.86GHz",        # table: "Xeon 5120" (65 W) and "Xeon Gold 5120"
+    "Intel(R) Xeon(R) Gold 5120 CPU @ 2.20GHz",
+])
+def test_distinguishing_words_kept_apart(query):
+    m = lookup_tdp(query, **BARE)
+    assert m.how == "table" and ("Gold" in m.matched) == ("Gold" in query)
+
+
+@pytest.mark.parametrize("query,model,watts", [
+    ("AMD A10 Micro-6700T APU", "AMD A10 Micro-6700T", 4.5),  # not the 45 W A10-6700T
+    ("AMD A10-6700T APU with Radeon(tm) HD Graphics", "AMD A10-6700T", 45),
+    ("AMD Athlon(tm) 64 X2 Dual Core Processor 3600+", "AMD Athlon 64 X2 3600+", 65),  # not the single core
+    ("AMD Athlon(tm) 64 Processor 3600+", "AMD Athlon 64 3600+", 89),
+])
+def test_bins_kept_apart(query, model, watts):
+    m = lookup_tdp(query, **BARE)
+    assert (m.matched, m.watts, m.how) == (model, watts, "table")
+
+
+@pytest.mark.parametrize("query", [
+    "Intel(R) Pentium(R) D CPU 965 @ 3.73GHz",   # table: "Pentium D 965 EE", "Core i7-965": neither
+    "AMD Opteron(tm) Processor 6176 SE",         # SE/HE/EE are different TDP bins
+    "Intel(R) Core(TM) i7-4770 CPU Mobile",
+])
+def test_vendor_family_and_bin_conflicts_rejected(query):
+    m = lookup_tdp(query, **BARE)
+    assert m.how == "default", m
 
 
 def test_suffix_letters_are_part_of_the_model_number():

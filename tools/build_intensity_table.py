@@ -221,7 +221,8 @@ def build_regions(usa: dict, canada: dict) -> list[dict]:
         if name.startswith("_") or name == "usa" or not isinstance(rec, dict):
             continue
         rows.append({
-            "region": f"US-{rec['regionCode']}", "iso2": "US", "name": name.title().replace(" Of ", " of "),
+            "region": f"US-{rec['regionCode']}", "iso2": "US",
+            "name": name.title().replace(" Of ", " of "),
             "g_per_kwh": fmt(float(rec["emissions"]) * LB_PER_MWH_TO_G_PER_KWH),
             "source": "EPA eGRID", "year": year,
         })
@@ -231,7 +232,8 @@ def build_regions(usa: dict, canada: dict) -> list[dict]:
         if unknown:
             raise SystemExit(f"{name}: generation share without a factor: {unknown}")
         rows.append({
-            "region": f"CA-{CANADA_PROVINCES[name]}", "iso2": "CA", "name": name.title().replace(" And ", " and "),
+            "region": f"CA-{CANADA_PROVINCES[name]}", "iso2": "CA",
+            "name": name.title().replace(" And ", " and "),
             "g_per_kwh": fmt(estimate_from_mix(shares)),
             "source": "CodeCarbon CA mix (mix estimate)", "year": "2023",
         })

@@ -6,7 +6,9 @@ cell: failures turn into one announced line.
 """
 from __future__ import annotations
 
+import atexit
 import os
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -20,6 +22,7 @@ from .engine.measurement import Measurement
 from .engine.meter import Meter, Window
 from .engine.sampler import Sample
 from .intensity.model import Intensity
+from .log.csvlog import _slug as slug
 
 HISTORY = 50
 
@@ -100,6 +103,7 @@ class CarbonSession:
         self.setup = None
         self._build_meter()
         self._open_logs()
+        atexit.register(self._flush_samples)  # the kernel's last batch of samples
 
     # --- sensors and meter -------------------------------------------------------------
     def _build_meter(self) -> None:
@@ -123,6 +127,7 @@ class CarbonSession:
         self._notify("config", None)
 
     def close(self) -> None:
+        atexit.unregister(self._flush_samples)
         self.meter.sampler.remove_listener(self._on_sample)
         self.meter.sampler.stop()
         self.setup.close()
@@ -190,33 +195,45 @@ class CarbonSession:
         if note:
             self.say_once(note)
         self.log = CsvLog(csv_path, announce=self.say_once)
-        self.samples_log = SamplesLog(samples_path, [s.component for s in self.meter.sensors]) \
-            if self.settings["samples"] else None
+        sensors = self.meter.sensors
+        self.samples_log = SamplesLog(
+            samples_path, [s.component for s in sensors],
+            [s.name for s in sensors if s.component == "gpu"], announce=self.say_once,
+        ) if self.settings["samples"] else None
+        self._t0 = self.meter.clock()
         self._samples_pending = 0
-        cpu_model = None
-        for sensor in self.meter.sensors:
-            if sensor.component == "cpu":
-                cpu_model = sensor.name
-                break
-        self.host = HostInfo.collect(self.meter.sensors, self.settings["tracking_mode"], cpu_model)
+        self._samples_flushed_at = time.monotonic()
+        from .hardware.cpuinfo import cpu_model_name
+
+        self.host = HostInfo.collect(self.meter.sensors, self.settings["tracking_mode"], cpu_model_name())
 
     def _on_sample(self, sample: Sample) -> None:
         """Sampler thread: buffer the sample row; write in batches off the user's path."""
         sl = self.samples_log
         if sl is None:
             return
-        comps: dict[str, float] = {}
+        row: dict[str, Any] = {"timestamp": sample.wall, "session_id": self.session_id,
+                               "elapsed_s": sample.mono - self._t0}
+        cell = self.current
+        if cell is not None:
+            row["execution_count"] = cell.execution_count
+        total = 0.0
         for ch, w in zip(self.meter.channels, sample.watts):
-            comps[ch.sensor.component] = comps.get(ch.sensor.component, 0.0) + w
-        sl.add({"timestamp": sample.wall, **{f"{c}_power": w for c, w in comps.items()},
-                "total_power": sum(comps.values())})
+            key = f"{ch.sensor.component}_power"
+            row[key] = row.get(key, 0.0) + w
+            total += w
+            if ch.sensor.component == "gpu":
+                row[f"{slug(ch.sensor.name)}_power"] = w
+        row["total_power"] = total
+        sl.add(row)
         self._samples_pending += 1
-        if self._samples_pending >= 60:
+        if self._samples_pending >= 60 or time.monotonic() - self._samples_flushed_at >= 10:
             self._flush_samples()
 
     def _flush_samples(self) -> None:
         if self.samples_log is not None:
             self._samples_pending = 0
+            self._samples_flushed_at = time.monotonic()
             try:
                 self.samples_log.flush()
             except Exception as exc:

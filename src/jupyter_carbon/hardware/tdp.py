@@ -1,37 +1,27 @@
 """CPU TDP for the power model used when no energy counter exists: power = TDP x utilisation.
 
-The figure comes, in order, from an explicit override, the bundled table
-(``data/cpu_tdp.csv``, built by ``tools/build_tdp_table.py``) by exact normalised name,
-the table by a conservative token match, or a documented default. See docs/cpu-model.md.
+Order: explicit override > the bundled table (``data/cpu_tdp.csv``, built by
+``tools/build_tdp_table.py``) by exact normalised name > the table by a strict token match >
+a default. Units of ``TdpMatch.watts``: ``table``/``fuzzy`` give ONE package's TDP (the
+caller multiplies by sockets); ``override``/``default`` are already the whole machine's.
 
-Units of ``TdpMatch.watts``: for ``table`` and ``fuzzy`` it is the TDP of ONE package
-(multiply by the socket count for the machine); for ``override`` and ``default`` it is
-already the whole machine's figure.
+Default: 4 W per logical CPU, at most 400 W, not a flat figure like CodeCarbon's 85 W. The
+CPUs it hits are mostly cloud VMs with no model number ("Intel(R) Xeon(R) Processor"),
+where a busy 2-vCPU guest draws a few watts, not 85; per hardware thread, the TDPs of
+current parts lie around 2-7 W (EPYC 7763: 280 W / 128 = 2.2; Core i7-8700: 65 W / 12 = 5.4).
 
-The default (no usable model name, or a model not in the table) is
-``DEFAULT_W_PER_LOGICAL_CPU`` (4 W) per logical CPU the OS shows, at most
-``DEFAULT_MAX_W`` (400 W). Why not one flat figure like CodeCarbon's 85 W: the unknown
-machines this hits are mostly cloud VMs ("Intel(R) Xeon(R) Processor", "Common KVM
-processor", Graviton), where a 2-vCPU guest running flat out draws a few watts of CPU
-power, not 85. Per hardware thread, the TDPs of current parts sit around 2-6 W (EPYC 7763:
-280 W / 128 threads = 2.2; Xeon Gold 6248R: 205 W / 48 = 4.3; Core i7-8700: 65 W / 12 = 5.4;
-Ryzen 7 5800X: 105 W / 16 = 6.6), so 4 W is a middle figure, and it scales with the share
-of a host a VM actually gets. The cap keeps a very wide unknown machine (hundreds of
-threads) from an estimate beyond a large server socket's TDP.
-
-In a VM the reported model is the host's, and its TDP covers all the host's threads, of
-which the guest has a few. So inside a hypervisor a table figure is capped at
-``VM_MAX_W_PER_VCPU`` (10 W) per vCPU, an upper bound for per-thread TDP that only
-frequency-optimised parts approach (Xeon Gold 6244: 150 W / 16 = 9.4).
+VM cap: a guest sees the host's model name, whose TDP covers threads the guest does not
+have, so in a hypervisor a table figure is capped at 10 W per vCPU. Details and sources in
+docs/cpu-model.md.
 """
 from __future__ import annotations
 
 import csv
 import functools
 import math
+import os
 import re
 from dataclasses import dataclass
-import os
 
 from ..errors import ConfigError
 
@@ -44,8 +34,9 @@ VM_MAX_W_PER_VCPU = 10.0
 MAX_OVERRIDE_W = 2000.0
 
 DEFAULT_TDP_NOTE = (
-    f"CPU model not in the TDP table: assuming {DEFAULT_W_PER_LOGICAL_CPU:g} W per logical CPU "
-    f"at full load (at most {DEFAULT_MAX_W:g} W); set a CPU TDP override for a better estimate"
+    f"CPU model unknown or not in the TDP table: assuming {DEFAULT_W_PER_LOGICAL_CPU:g} W per "
+    f"logical CPU at full load (at most {DEFAULT_MAX_W:g} W); set a CPU TDP override for a "
+    f"better estimate"
 )
 
 
@@ -77,7 +68,7 @@ _NOISE = [
     (re.compile(r"\b\d+(?:st|nd|rd|th)\s+gen(?:eration)?\b"), " "),  # "13th Gen", "7th Gen"
     (re.compile(r"\b(?:\d+|single|dual|triple|quad|six|eight|ten|twelve|sixteen)"
                 r"[- ]cores?\b"), " "),                    # "64-Core", "Eight-Core", "Quad Core"
-    (re.compile(r"\b(?:cpu|processor|apu)\b"), " "),
+    (re.compile(r"\b(?:cpu|processor|apu|soc)\b"), " "),
     (re.compile(r"\bm\s+(\d{3})\b"), r"\1m"),               # "i5 CPU M 520" is the i5-520M
 ]
 _TOKEN = re.compile(r"[a-z0-9]+(?:\.[a-z0-9]+)*")
@@ -93,13 +84,8 @@ _VENDORS = {"intel", "amd", "apple"}
 # without changing its TDP. Anything else that differs may mean another part ("Micro",
 # "Mobile", "HE", "BE", "Gold", "XP", "X2", "Max"), so the fuzzy match refuses it. The
 # tests run a leave-one-out over the whole table to keep it that way.
-_MARKETING = {"pro", "extreme", "edition", "dual", "quad", "soc"}
-# ...extra in the OS string. Also its family words ("Phenom", "II") where the table's name
-# has none: CodeCarbon's older AMD rows are bare numbers ("AMD 6176" for the Opteron 6176).
-_QUERY_EXTRA_OK = _VENDORS | _MARKETING
-_FAMILY_WORDS = set(_FAMILY_VENDOR) | {"ii"}
-# ...extra in the table's name.
-_TABLE_EXTRA_OK = _VENDORS | _MARKETING
+_MARKETING = {"pro", "extreme", "edition", "dual", "quad"}
+_EXTRA_OK = _VENDORS | _MARKETING
 
 
 def normalise(name: str) -> tuple[str, ...]:
@@ -118,9 +104,9 @@ def model_number(tokens: tuple[str, ...]) -> str | None:
     """The token that identifies the part ("8665u", "2630", "7b13", Apple's "m2").
 
     At least two digits and no dot (dots are clocks or versions, not model numbers); the
-    one with most digits wins, the later on a tie ("Turion 64 X2 TL-52" is the TL-52, and
-    model numbers come last in these names). A name without one ("Intel(R) Xeon(R) Processor") cannot
-    be matched to anything, by design.
+    one with most digits wins, the later on a tie ("Turion 64 X2 TL-52" is the TL-52:
+    model numbers come last). A name without one ("Intel(R) Xeon(R) Processor") matches
+    nothing, by design.
     """
     if "apple" in tokens:
         ms = [t for t in tokens if re.fullmatch(r"m\d+", t)]
@@ -172,18 +158,13 @@ def _compatible(q: _Entry, c: _Entry) -> bool:
     """Could ``c`` be the part ``q`` names? Strict: a wrong TDP is worse than the default."""
     if q.vendors and c.vendors and not q.vendors & c.vendors:
         return False  # AMD 965 is not the Core i7-965
-    if c.families and q.families != c.families:
+    if q.families != c.families:
         return False  # Pentium D 965 is not the Core i7-965; Pentium III Xeon is not Pentium III
     if "apple" in q.vendors:
         return False  # M1 vs M1 Max differ 3x; Apple names are exact or nothing
     qset, cset = set(q.tokens), set(c.tokens)
-    for t in cset - qset:  # e.g. i5 vs i7, E5 vs E7, "Micro", "XP"
-        if t not in _TABLE_EXTRA_OK:
-            return False
-    for t in qset - cset:  # e.g. "v3" (E5-2630 v3 is not the v1 part), A4-6300 vs FX-6300
-        if t not in _QUERY_EXTRA_OK and not (t in _FAMILY_WORDS and not c.families):
-            return False
-    return True
+    # e.g. i5 vs i7, E5 vs E7, "v3" (E5-2630 v3 is not the v1 part), A4-6300 vs FX-6300
+    return all(t in _EXTRA_OK for t in set(q.tokens) ^ set(c.tokens))
 
 
 def find_model(model_name: str | None, *, table_path: str | None = None) -> tuple[str, float, str] | None:
@@ -253,7 +234,7 @@ def lookup_tdp(model_name: str | None, *, override_w: float | None = None,
         found = None
     from . import cpuinfo
 
-    n = logical_cpus if logical_cpus is not None else cpuinfo.logical_cpus()
+    n = max(1, logical_cpus if logical_cpus is not None else cpuinfo.logical_cpus())
     if found is None:
         return TdpMatch(default_tdp(n), None, "default", DEFAULT_TDP_NOTE)
     model, watts, how = found
@@ -261,7 +242,7 @@ def lookup_tdp(model_name: str | None, *, override_w: float | None = None,
         virtual = cpuinfo.is_virtual_machine()
     if virtual:
         p = packages if packages is not None else cpuinfo.cpu_packages()
-        cap = VM_MAX_W_PER_VCPU * max(1, n) / max(1, p)  # per package, as table figures are
+        cap = VM_MAX_W_PER_VCPU * n / max(1, p)  # per package, as table figures are
         if watts > cap:
             note = (f"{model} is rated {watts:g} W for the whole host chip; this VM "
                     f"has {n} vCPU(s), so capped at {VM_MAX_W_PER_VCPU:g} W per vCPU")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import threading
 import time
 import urllib.error
@@ -81,10 +80,10 @@ def _get_json(url: str, headers: dict[str, str], timeout: float) -> object:
         raise LiveError(f"HTTP {e.code} {e.reason}{hint}") from None
     except urllib.error.URLError as e:
         reason = e.reason
-        if isinstance(reason, (socket.timeout, TimeoutError)):
+        if isinstance(reason, TimeoutError):
             raise LiveError(f"timed out after {timeout:g} s") from None
         raise LiveError(f"cannot connect: {reason}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:  # socket.timeout is an alias since 3.10
         raise LiveError(f"timed out after {timeout:g} s") from None
     if len(body) > _MAX_BODY:
         raise LiveError("response too large")

@@ -60,7 +60,9 @@ def canonical_source(name: object) -> str:
 
 
 def _share(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        raise ConfigError(f"mix share for {name!r} must be a number, got {value!r}")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):

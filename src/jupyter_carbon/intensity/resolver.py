@@ -5,6 +5,7 @@ and known) > world average. The country is explicit > ``JUPYTER_CARBON_COUNTRY``
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -35,8 +36,6 @@ def resolve_detailed(*, intensity: object = None, country: str | None = None,
                      env: Mapping[str, str] | None = None, tz: TzSources | None = None,
                      detect: bool = True) -> Resolution:
     """Like :func:`resolve`, also reporting how the country was found and any caveat."""
-    import os
-
     env = os.environ if env is None else env
     if intensity is not None:
         return Resolution(explicit_intensity(intensity))

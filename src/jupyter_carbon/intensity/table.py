@@ -193,6 +193,8 @@ def lookup_region(text: str, country_iso2: str | None = None,
     owner = country or prefix
     if owner and not any(r.iso2 == owner for r in table.regions.values()):
         return None  # e.g. FR-IDF: valid elsewhere, but we only have the country figure
+    if code.count("-") > 1 or (prefix and len(code.split("-", 1)[1]) > 3):
+        return None  # not ISO 3166-2 shaped: a grid zone like US-CAL-CISO, meant for live data
     names = {normalise_name(r.name): r for r in candidates.values()}
     near = _suggest(normalise_name(raw), names) or _suggest(code, candidates)
     hint = ""

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .schema import COLUMNS, fmt
 
-__all__ = ["CsvLog", "SamplesLog", "SAMPLE_COLUMNS", "read_log", "user_data_dir", "log_path_for"]
+__all__ = ["SAMPLE_COLUMNS", "CsvLog", "SamplesLog", "log_path_for", "read_log", "user_data_dir"]
 
 APP = "jupyter-carbon"
 SAMPLE_COLUMNS = ("timestamp", "session_id", "execution_count", "elapsed_s",
@@ -33,12 +33,13 @@ if os.name == "nt":  # pragma: no cover - exercised on Windows only
         pos = os.lseek(fd, 0, os.SEEK_CUR)
         os.lseek(fd, _LOCK_AT, os.SEEK_SET)
         try:
-            while True:
+            for attempt in range(6):  # LK_LOCK itself retries for ~10 s
                 try:
                     msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
                     break
-                except OSError:  # LK_LOCK gives up after ~10 s; keep waiting
-                    continue
+                except OSError:
+                    if attempt == 5:
+                        raise
         finally:
             os.lseek(fd, pos, os.SEEK_SET)
 
@@ -248,15 +249,17 @@ class SamplesLog(CsvLog):
     """``<notebook>.carbon-samples.csv``: the sampler's watts, buffered and written in batches.
 
     ``add`` only appends to a list (it runs on the sampler's schedule); ``flush`` writes the
-    batch with the cell log's locking. A row is a dict keyed by column names; ``timestamp``
-    may be a UTC datetime or epoch seconds, missing keys are written empty. If nothing can be written, at most ``max_pending``
-    samples are kept, so a day-long session cannot grow memory without bound.
+    batch with the cell log's locking. A row is a dict keyed by column name; ``timestamp``
+    may be a UTC datetime or epoch seconds; missing keys are written empty. If nothing can be
+    written, at most ``max_pending`` samples are kept, so a day-long session stays bounded.
     """
 
     def __init__(self, path, components: Sequence[str] = ("cpu", "gpu", "ram"),
                  devices: Sequence[str] = (), *, fallback_dir=None,
                  announce: Callable[[str], object] | None = print, max_pending: int = 100_000):
-        cols = list(SAMPLE_COLUMNS[:4]) + [f"{c}_power" for c in components] + ["total_power"]
+        comps = dict.fromkeys(c for c in ("cpu", "gpu", "ram") if c in components)  # stable order,
+        comps.update(dict.fromkeys(components))  # one column per component however many devices
+        cols = list(SAMPLE_COLUMNS[:4]) + [f"{c}_power" for c in comps] + ["total_power"]
         cols += [f"{_slug(d)}_power" for d in devices]
         super().__init__(path, cols, fallback_dir=fallback_dir, announce=announce,
                          max_pending=max_pending)

@@ -23,7 +23,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["notebook_path", "log_paths", "current_kernel_id", "running_servers"]
+__all__ = ["current_kernel_id", "log_paths", "notebook_path", "running_servers"]
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
 _WILDCARD = {"", "0.0.0.0", "::", "*"}

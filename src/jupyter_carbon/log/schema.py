@@ -5,7 +5,7 @@ Units: duration [s], emissions [kg CO2e], emissions_rate [kg/s], *_power [W, mea
 cell], *_energy and energy_consumed [kWh], ram_total_size [GiB, as CodeCarbon], intensity
 [gCO2e/kWh], energy_above_idle [kWh]. Timestamps are ISO 8601 in UTC with an explicit offset.
 
-Decisions (documented in the README's CSV section):
+Decisions (the README's CSV section should say the same):
 
 * ``energy_consumed`` = sum of the component energies x ``pue`` (``Measurement.energy_kwh``);
   the component columns are what the devices drew, before PUE, as in CodeCarbon.
@@ -102,6 +102,14 @@ class HostInfo:
 
 
 def _cpu_model() -> str | None:
+    try:
+        from ..hardware.cpuinfo import cpu_model_name
+
+        name = cpu_model_name()
+        if name:
+            return name
+    except Exception:
+        pass
     if sys.platform.startswith("linux"):
         try:
             with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:

@@ -1,0 +1,324 @@
+"""The live widget's model: one anywidget per kernel, fed by the sampler and the session.
+
+How updates flow
+----------------
+* The sampler thread calls ``_on_sample`` after every sample. At most once per
+  ``min_period`` (0.5 s) it computes the fast-changing part of the state (watts now, the
+  sparkline, the running cell so far, status) and sends every trait that changed in one
+  comm message (``hold_sync``). Samples in between only mark the state dirty; the next
+  sample after the period sends the latest figures, so a burst of 1,000 samples costs at
+  most a couple of messages, and the kernel never waits on the browser (comm messages
+  go out through ipykernel's IOPub thread).
+* Cell start/end and configuration changes arrive on the kernel's main thread
+  (``_on_event``): they recompute totals, the last cells and the intensity, and send
+  them at once unless a message went out less than ``min_period`` ago, in which case
+  the sampler's next tick carries them. The main thread never blocks on the sampler:
+  if a send is in progress it leaves its update to the sampler.
+* Nothing here prints, and an error on the sampler thread never escapes into it.
+
+ipykernel 7.0.x
+---------------
+ipykernel 7.0.0/7.0.1 keep the current request's parent header in a ContextVar that
+is unset on other threads, so ``Comm.send`` from a thread raises ``LookupError``
+(ipykernel#1450, fixed in 7.1 by #1451). On 7.0.x the widget copies the main thread's
+context when it attaches and at every cell start, and sends from the sampler thread
+inside that copy (``Context.run``): the parent header is then the running cell's, and
+live updates keep flowing while the cell runs. If sending from the thread still fails
+three times, the widget falls back to updating at cell boundaries only (from the main
+thread) and records why in ``thread_error``. ``thread_mode`` says which path is used:
+``"thread"`` (ipykernel 6 and 7.1+), ``"context"`` (7.0.x) or ``"boundary"``.
+"""
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets as t
+
+from . import state as st
+from .fallback import html_summary, text_summary
+
+MIN_PERIOD_S = 0.5  # at most ~2 state messages per second
+_THREAD_FAILURES_BEFORE_FALLBACK = 3
+
+_HERE = Path(__file__).resolve().parent
+_MISSING_ESM = """
+export default { render({ el }) {
+  el.textContent = "jupyter-carbon: the widget's front-end was not built; run `npm install && npm run build` "
+    + "in the source checkout, or reinstall the package.";
+} };
+"""
+
+
+def _asset(name: str) -> Path | None:
+    """The bundled front-end file; in a source checkout without a build, the source."""
+    built = _HERE / "static" / name
+    if built.is_file():
+        return built
+    source = _HERE.parents[2] / "js" / name  # <repo>/src/jupyter_carbon/widget -> <repo>/js
+    if source.is_file():
+        return source
+    return None
+
+
+def ipykernel_thread_mode(version: str | None = None) -> str:
+    """``"context"`` on ipykernel 7.0.x (see the module docstring), else ``"thread"``."""
+    if version is None:
+        try:
+            import ipykernel
+
+            version = ipykernel.__version__
+        except Exception:
+            return "thread"
+    return "context" if str(version).startswith("7.0.") or str(version) == "7.0" else "thread"
+
+
+_FAST = ("power", "spark", "running", "status")
+
+
+class CarbonWidget(anywidget.AnyWidget):
+    """The live jupyter-carbon status widget (one per kernel; see ``jupyter_carbon.widget``)."""
+
+    _esm = _asset("widget.js") or _MISSING_ESM
+    _css = _asset("widget.css") or ""
+
+    sensors = t.List().tag(sync=True)
+    power = t.Dict().tag(sync=True)
+    spark = t.Dict().tag(sync=True)
+    running = t.Dict().tag(sync=True)
+    totals = t.Dict().tag(sync=True)
+    intensity = t.Dict().tag(sync=True)
+    recent = t.List().tag(sync=True)
+    status = t.Dict().tag(sync=True)
+
+    def __init__(self, session, *, min_period: float = MIN_PERIOD_S, thread_mode: str | None = None,
+                 **kwargs):
+        initial = st.full_state(session)
+        super().__init__(**initial, **kwargs)
+        self.session = session
+        self.min_period = float(min_period)
+        self.thread_mode = thread_mode or ipykernel_thread_mode()
+        self.thread_error: str | None = None
+        self.messages_sent = 0  # state messages sent after the comm opened
+        self.frontends: dict[str, int] = {}  # front-end app name -> views that said hello
+        self.closed = False
+        self._send_lock = threading.Lock()  # one sender at a time (sampler or main thread)
+        self._pending_lock = threading.Lock()  # guards _pending/_gen only, never held while sending
+        self._pending: dict[str, Any] = {}
+        self._gen = 0  # bumped by every main-thread event
+        self._last_sent = 0.0
+        self._dirty = False
+        self._thread_failures = 0
+        self._ctx: contextvars.Context | None = None
+        self._meter = None
+        self._handles: list = []  # DisplayHandles of inline views (made static on detach)
+        self._sidecar = None
+        self.on_msg(self._on_custom_msg)
+        self._attach()
+
+    # --- wiring ----------------------------------------------------------------------------
+    def _attach(self) -> None:
+        self._capture_context()
+        self._bind_meter()
+        add = getattr(self.session, "add_listener", None)
+        if add is not None:
+            add(self._on_event)
+
+    def _bind_meter(self) -> None:
+        meter = self.session.meter
+        if meter is self._meter:
+            return
+        if self._meter is not None:
+            self._meter.sampler.remove_listener(self._on_sample)
+        self._meter = meter
+        meter.sampler.add_listener(self._on_sample)
+
+    def _capture_context(self) -> None:
+        if self.thread_mode == "context":
+            self._ctx = contextvars.copy_context()
+
+    def detach(self, note: str | None = None) -> None:
+        """Stop feeding, turn inline views into a static summary, close the model."""
+        if self.closed:
+            return
+        got = self._send_lock.acquire(timeout=2.0)
+        try:
+            self.closed = True
+        finally:
+            if got:
+                self._send_lock.release()
+        if self._meter is not None:
+            self._meter.sampler.remove_listener(self._on_sample)
+        remove = getattr(self.session, "remove_listener", None)
+        if remove is not None:
+            remove(self._on_event)
+        try:
+            snapshot = self.snapshot()
+            if self.session is not None and getattr(self.session, "meter", None) is not None:
+                snapshot.update(totals=st.totals_state(self.session), recent=st.recent_state(self.session))
+            bundle = {"text/plain": text_summary(snapshot),
+                      "text/html": html_summary(snapshot, note=note or "jupyter-carbon was unloaded: "
+                                                "final figures of this session. Every cell's row is in "
+                                                "the notebook's .carbon.csv log.")}
+            for handle in self._handles:
+                try:
+                    handle.update(bundle, raw=True)
+                except Exception:
+                    pass
+        except Exception:
+            pass
+        self._handles.clear()
+        if self._sidecar is not None:
+            try:
+                self._sidecar.close()
+            except Exception:
+                pass
+            self._sidecar = None
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # --- state -----------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The synced state as plain data (what every view shows)."""
+        return {name: getattr(self, name) for name in
+                ("sensors", "power", "spark", "running", "totals", "intensity", "recent", "status")}
+
+    def _slow_state(self) -> dict[str, Any]:
+        s = self.session
+        return {"sensors": st.sensors_state(s.meter), "totals": st.totals_state(s),
+                "intensity": st.intensity_state(s), "recent": st.recent_state(s),
+                "status": st.status_state(s), "running": st.running_state(s, None)}
+
+    def _fast_state(self, sample) -> dict[str, Any]:
+        s = self.session
+        meter = s.meter
+        samples = st.recent_samples(meter.sampler.buffer)
+        return {"power": st.power_state(meter, sample),
+                "spark": st.spark_state(samples, sample.wall if sample is not None else None,
+                                        meter.sampler.interval),
+                "running": st.running_state(s, sample), "status": st.status_state(s)}
+
+    def _apply(self, changes: dict[str, Any]) -> None:
+        with self.hold_sync():
+            for name, value in changes.items():
+                setattr(self, name, value)
+        self.messages_sent += 1
+
+    # --- sampler thread ----------------------------------------------------------------------
+    def _on_sample(self, sample) -> None:
+        if self.closed or self.thread_mode == "boundary":
+            return
+        if time.monotonic() - self._last_sent < self.min_period:
+            self._dirty = True
+            return
+        try:
+            self._flush_from_thread(sample)
+        except Exception as exc:  # never into the sampler; count, and fall back if it persists
+            self._thread_failed(exc)
+
+    def _flush_from_thread(self, sample) -> None:
+        with self._pending_lock:
+            gen = self._gen
+        fast = self._fast_state(sample)
+        with self._send_lock:
+            if self.closed:
+                return
+            with self._pending_lock:
+                if self._gen != gen:
+                    # A cell started or ended while we computed: the main thread's figures win.
+                    fast.pop("running", None)
+                changes = {**fast, **self._pending}
+                self._pending.clear()
+            changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+            if changes:
+                ctx = self._ctx if self.thread_mode == "context" else None
+                try:
+                    if ctx is not None:
+                        ctx.run(self._apply, changes)
+                    else:
+                        self._apply(changes)
+                except Exception:
+                    with self._pending_lock:  # keep what did not go out for the next try
+                        for k, v in changes.items():
+                            self._pending.setdefault(k, v)
+                    raise
+                self._thread_failures = 0
+            self._last_sent = time.monotonic()
+            self._dirty = False
+
+    def _thread_failed(self, exc: BaseException) -> None:
+        self._thread_failures += 1
+        self._last_sent = time.monotonic()  # back off for one period
+        if self._thread_failures >= _THREAD_FAILURES_BEFORE_FALLBACK:
+            self.thread_error = f"{type(exc).__name__}: {exc}"[:300]
+            self.thread_mode = "boundary"
+
+    # --- main thread ---------------------------------------------------------------------------
+    def _on_event(self, event: str, payload) -> None:
+        if self.closed:
+            return
+        if event == "config":
+            self._bind_meter()
+        if event == "cell_start":
+            self._capture_context()
+        slow = self._slow_state()
+        with self._pending_lock:
+            self._gen += 1
+            self._pending.update(slow)
+        force = self.thread_mode == "boundary" and event != "cell_start"
+        self.flush(force=force)
+
+    def flush(self, *, force: bool = False) -> bool:
+        """Send pending main-thread state now (from the main thread); False if deferred."""
+        if self.closed:
+            return False
+        if not force and time.monotonic() - self._last_sent < self.min_period:
+            self._dirty = True  # the sampler's next tick sends it
+            return False
+        if not self._send_lock.acquire(timeout=0.01):
+            self._dirty = True  # the sampler is sending right now; it takes ours next tick
+            return False
+        try:
+            if self.closed:
+                return False
+            with self._pending_lock:
+                changes = dict(self._pending)
+                self._pending.clear()
+            if self.thread_mode == "boundary":
+                latest = self.session.meter.sampler.latest()
+                if latest is not None:
+                    fast = self._fast_state(latest)
+                    fast.pop("running", None)
+                    changes = {**fast, **changes}
+            changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+            if changes:
+                self._apply(changes)
+            self._last_sent = time.monotonic()
+            self._dirty = False
+            return True
+        finally:
+            self._send_lock.release()
+
+    # --- front-end messages ----------------------------------------------------------------------
+    def _on_custom_msg(self, _widget, content, _buffers) -> None:
+        if isinstance(content, dict) and content.get("type") == "hello":
+            app = str(content.get("app") or "unknown")[:80]
+            self.frontends[app] = self.frontends.get(app, 0) + 1
+
+    # --- where widgets do not render -------------------------------------------------------------
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
+        data = dict(data)
+        snap = self.snapshot()
+        data["text/plain"] = text_summary(snap)
+        data["text/html"] = html_summary(snap)
+        return data, metadata

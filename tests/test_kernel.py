@@ -1,0 +1,118 @@
+"""Real Jupyter kernels: a notebook executed by nbclient, and two kernels sharing one CSV."""
+import csv
+import time
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+pytestmark = pytest.mark.kernel
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def send_cell_ids_like_jupyterlab(monkeypatch):
+    """nbclient does not put ``cellId`` in the request metadata; JupyterLab does. Emulate it."""
+    from jupyter_client.asynchronous.client import AsyncKernelClient
+    from jupyter_client.client import KernelClient
+
+    current = {}
+
+    def execute(self, code, silent=False, store_history=True, user_expressions=None,
+                allow_stdin=None, stop_on_error=True):
+        content = dict(code=code, silent=silent, store_history=store_history,
+                       user_expressions=user_expressions or {}, stop_on_error=stop_on_error,
+                       allow_stdin=self.allow_stdin if allow_stdin is None else allow_stdin)
+        msg = self.session.msg("execute_request", content, metadata={"cellId": current.get("id")})
+        self.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    monkeypatch.setattr(KernelClient, "execute", execute)
+    monkeypatch.setattr(AsyncKernelClient, "execute", execute)
+    return lambda cell, cell_index: current.__setitem__("id", cell.id)
+
+
+def test_notebook_cells_are_each_logged_once(notebook_dir, monkeypatch):
+    on_cell = send_cell_ids_like_jupyterlab(monkeypatch)
+    monkeypatch.setenv("JUPYTER_CARBON_TRACKING_MODE", "process")  # immune to other load on CI
+    nb_path = notebook_dir / "analysis.ipynb"
+    cells = [
+        "%load_ext jupyter_carbon",
+        "import time\ntime.sleep(1.5)",
+        "t = time.perf_counter()\nwhile time.perf_counter() - t < 1.5:\n    pass",
+        "1/0",
+        "time.sleep(60)  # interrupted",
+        "%%carbon --label 'fit <b>model</b>'\nsum(range(10**6))",
+    ]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbformat.write(nb, nb_path)
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True, interrupt_on_timeout=True,
+        timeout_func=lambda cell: 4 if "interrupted" in cell.source else 120,
+        resources={"metadata": {"path": str(notebook_dir)}}, on_cell_execute=on_cell)
+    client.execute()
+    nbformat.write(nb, nb_path)
+
+    log = rows(notebook_dir / "analysis.carbon.csv")
+    assert len(log) == len(cells)
+    assert [r["status"] for r in log] == ["ok", "ok", "ok", "error", "interrupted", "ok"]
+    assert [r["cell_id"] for r in log] == [c.id for c in nb.cells]
+    assert [int(r["execution_count"]) for r in log] == [c.execution_count for c in nb.cells]
+    assert log[5]["label"] == "fit <b>model</b>"
+    sleeping, busy = log[1], log[2]
+    assert float(busy["cpu_energy"]) > 5 * float(sleeping["cpu_energy"])
+    assert abs(float(busy["duration"]) - float(sleeping["duration"])) < 0.5
+    for r in log:
+        assert r["notebook"] == str(nb_path)
+        assert float(r["energy_consumed"]) >= 0 and r["ram_method"] == "ram-model"
+    # the user's error output is untouched by the extension
+    err = nb.cells[3].outputs[-1]
+    assert err.output_type == "error" and err.ename == "ZeroDivisionError"
+    assert not any("jupyter_carbon" in line for line in err.traceback)
+    # the %%carbon cell shows its summary as text and HTML (label escaped)
+    summary = [o for o in nb.cells[5].outputs if "text/html" in o.get("data", {})]
+    assert summary and "fit &lt;b&gt;model&lt;/b&gt;" in summary[-1].data["text/html"]
+    assert "kg CO2e" in summary[-1].data["text/plain"]
+    # the samples file was written in batches
+    samples = notebook_dir / "analysis.carbon-samples.csv"
+    assert samples.exists() and len(rows(samples)) >= 3
+
+
+def test_two_kernels_append_to_one_file(notebook_dir):
+    from jupyter_client.manager import start_new_kernel
+
+    n = 40
+    kernels = [start_new_kernel(kernel_name="python3", cwd=str(notebook_dir)) for _ in range(2)]
+    try:
+        for _, kc in kernels:
+            kc.execute_interactive("%load_ext jupyter_carbon", timeout=60)
+        msg_ids = []
+        for i in range(n):  # interleave: both kernels busy at once
+            for _, kc in kernels:
+                msg_ids.append((kc, kc.execute(f"x = {i}")))
+        deadline = time.time() + 120
+        for kc, mid in msg_ids:
+            while True:
+                reply = kc.get_shell_msg(timeout=max(1, deadline - time.time()))
+                if reply["parent_header"].get("msg_id") == mid:
+                    break
+    finally:
+        for km, kc in kernels:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    with open(notebook_dir / "analysis.carbon.csv", newline="") as f:
+        lines = f.read().splitlines()
+    assert lines[0].startswith("timestamp,")
+    assert sum(1 for ln in lines if ln.startswith("timestamp,")) == 1
+    log = rows(notebook_dir / "analysis.carbon.csv")
+    assert len(log) == 2 * (n + 1)
+    by_session = {}
+    for r in log:
+        assert len(r) == len(log[0]) and None not in r  # no torn or merged lines
+        by_session.setdefault(r["session_id"], []).append(int(r["execution_count"]))
+    assert len(by_session) == 2
+    for counts in by_session.values():
+        assert sorted(counts) == list(range(1, n + 2))

@@ -1,0 +1,424 @@
+"""The live widget's model: state from a real session and meter, throttling, threads,
+the ipykernel 7.0.x path, the text/html fallback, and the one-model-per-kernel API.
+
+The meter reads a replayed power trace (this machine's real sensors would make the
+figures unpredictable); everything else is real: the session, the sampler, anywidget and
+ipywidgets (their comm is a no-op outside a kernel; we record what it is asked to send).
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from jupyter_carbon.engine.meter import Meter
+from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+
+ROOT = Path(__file__).resolve().parents[1]
+XSS = "<img src=x onerror=alert(1)>"
+
+
+class Clock:
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def session(notebook_dir):
+    """A real CarbonSession whose meter replays a constant 50 W CPU on a test clock."""
+    from jupyter_carbon.config import Settings
+    from jupyter_carbon.session import CarbonSession
+
+    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
+                      announce=lambda msg: None)
+    s.meter.sampler.remove_listener(s._on_sample)
+    s.meter.close()
+    clock = Clock()
+    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (100, 50)]), t0=clock.t)], clock=clock)
+    s.clock = clock
+    yield s
+    from jupyter_carbon import widget as jw
+
+    jw.detach(s)
+    s.close()
+
+
+def record_sends(w):
+    """Record every comm message the widget sends: (thread name, data)."""
+    sent = []
+
+    def send(data=None, metadata=None, buffers=None):
+        sent.append((threading.current_thread().name, data))
+
+    w.comm.send = send
+    return sent
+
+
+def states(sent):
+    return [d["state"] for _, d in sent if d.get("method") == "update"]
+
+
+def tick(s, seconds: float = 1.0):
+    s.clock.t += seconds
+    return s.meter.sampler.sample_now()
+
+
+# --- state ---------------------------------------------------------------------------------
+
+def test_state_after_samples_and_cells(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    w = CarbonWidget(s, min_period=0)
+    assert w.sensors == [{"component": "cpu", "method": "replay-counter", "measured": True,
+                          "name": "replay", "failed": None}]
+    assert w.intensity["country_iso"] == "FR" and w.intensity["source"].startswith("table:")
+    g_per_kwh = w.intensity["g_per_kwh"]
+    assert w.running == {} and w.totals["cells"] == 0 and w.recent == []
+
+    tick(s)
+    assert w.power == {"total_w": 50.0, "by": {"cpu": 50.0}}
+    assert w.status["state"] == "stopped"  # the sampler thread is not running in this test
+
+    s.begin_cell(7, "cell-7")
+    s.current.options.label = "train"
+    tick(s, 10)
+    assert w.running["n"] == 7 and w.running["label"] == "train"
+    assert w.running["elapsed_s"] == pytest.approx(10.0)
+    assert w.running["energy_wh"] == pytest.approx(50 * 10 / 3600, rel=1e-3)
+    assert w.running["co2_g"] == pytest.approx(50 * 10 / 3600 / 1000 * g_per_kwh, rel=1e-3)
+    tick(s, 5)
+    assert w.running["elapsed_s"] == pytest.approx(15.0)  # it grows while the cell runs
+
+    s.clock.t += 1
+    s.end_cell("ok")
+    assert w.running == {}
+    assert w.totals["cells"] == 1
+    assert w.totals["energy_wh"] == pytest.approx(50 * 16 / 3600, rel=1e-3)
+    assert w.totals["co2_g"] == pytest.approx(50 * 16 / 3600 / 1000 * g_per_kwh, rel=1e-3)
+    assert w.recent == [{"n": 7, "label": "train", "status": "ok", "duration_s": 16.0,
+                         "energy_wh": pytest.approx(50 * 16 / 3600, rel=1e-3),
+                         "co2_g": pytest.approx(50 * 16 / 3600 / 1000 * g_per_kwh, rel=1e-3)}]
+
+    for i in range(8):  # the last five cells, newest last
+        s.begin_cell(10 + i, None)
+        s.clock.t += 0.5
+        s.end_cell("error" if i == 7 else "ok")
+    assert [r["n"] for r in w.recent] == [13, 14, 15, 16, 17]
+    assert w.recent[-1]["status"] == "error"
+    assert w.totals["cells"] == 9
+    assert len(w.spark["w"]) >= 1 and w.spark["w"][-1] == 50.0
+    json.dumps(w.snapshot())  # everything is JSON-ready
+
+
+def test_sparkline_buckets_are_time_aligned_and_bounded():
+    from types import SimpleNamespace
+
+    from jupyter_carbon.widget.state import SPARK_POINTS, spark_state
+
+    samples = [SimpleNamespace(wall=1000.0 + i, watts=(10.0 + i % 7, 5.0)) for i in range(900)]
+    sp = spark_state(samples, 1899.0, 1.0)
+    assert len(sp["w"]) <= SPARK_POINTS and sp["bucket_s"] == 2.5
+    assert all(v is not None for v in sp["w"])
+    gap = [x for x in samples if not 1500 <= x.wall < 1600]  # a 100 s hole in sampling
+    sp2 = spark_state(gap, 1899.0, 1.0)
+    assert None in sp2["w"]  # shown as a gap, not interpolated
+    assert spark_state([], None, 1.0) == {"bucket_s": 0, "w": []}
+
+
+# --- throttling and threads ---------------------------------------------------------------
+
+def test_burst_of_1000_samples_sends_at_most_a_few_messages(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    w = CarbonWidget(s)  # default: at most one state message per 0.5 s
+    sent = record_sends(w)
+    s.begin_cell(3, None)  # the running figures change with every sample
+    t0 = time.monotonic()
+    for _ in range(1000):
+        tick(s, 0.01)
+    burst = time.monotonic() - t0
+    n = len(states(sent))
+    assert 1 <= n <= 2 + int(burst / 0.5), (n, burst)
+    for st in states(sent):  # batched: one message carries several traits
+        assert set(st) <= {"power", "spark", "running", "status", "totals", "recent", "intensity", "sensors"}
+    time.sleep(0.55)
+    tick(s, 0.01)  # the next sample after the period carries the latest figures
+    assert len(states(sent)) == n + 1
+    assert w.running["elapsed_s"] == pytest.approx(10.01, abs=0.02)
+    assert states(sent)[-1]["running"]["elapsed_s"] == w.running["elapsed_s"]
+
+
+def test_unchanged_traits_are_not_resent(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    w = CarbonWidget(s, min_period=0)
+    sent = record_sends(w)
+    tick(s)
+    tick(s)
+    keys = [set(st) for st in states(sent)]
+    assert "power" in keys[0]
+    assert all("power" not in k and "sensors" not in k for k in keys[1:])  # 50 W both times
+
+
+def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(notebook_dir):
+    """A real sampler thread; the main thread sleeps inside a 'cell'."""
+    from jupyter_carbon.config import Settings
+    from jupyter_carbon.session import CarbonSession
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = CarbonSession(Settings(None), notebook=notebook_dir / "a.ipynb", kernel_id="t", announce=lambda m: None)
+    try:
+        s.meter.sampler.interval = 0.05
+        w = CarbonWidget(s)
+        sent = record_sends(w)
+        s.begin_cell(1, None)
+        time.sleep(1.8)  # "user code" holding the main thread
+        during = [(th, d["state"]) for th, d in sent if "running" in d.get("state", {})]
+        from_thread = [st["running"]["elapsed_s"] for th, st in during
+                       if th == "jupyter-carbon-sampler" and st["running"]]
+        assert len(from_thread) >= 2 and from_thread == sorted(from_thread) and from_thread[-1] > from_thread[0]
+        assert len(states(sent)) <= 1 + 1.8 / 0.5 + 1  # at most ~2 per second
+        s.end_cell("ok")
+        time.sleep(0.6)
+        assert w.running == {} and w.totals["cells"] == 1
+        w.detach()
+        assert w._on_sample not in s.meter.sampler._listeners
+    finally:
+        s.close()
+
+
+# --- ipykernel 7.0.x ----------------------------------------------------------------------
+
+def test_ipykernel_version_detection():
+    from jupyter_carbon.widget.live import ipykernel_thread_mode
+
+    assert ipykernel_thread_mode("7.0.0") == "context"
+    assert ipykernel_thread_mode("7.0.1") == "context"
+    assert ipykernel_thread_mode("7.1.0") == "thread"
+    assert ipykernel_thread_mode("6.29.5") == "thread"
+    assert ipykernel_thread_mode("7.10.0") == "thread"
+
+
+_parent = contextvars.ContextVar("shell_parent")  # stands in for ipykernel 7.0's ContextVar
+
+
+def _send_like_ipykernel_70(sent):
+    def send(data=None, metadata=None, buffers=None):
+        parent = _parent.get()  # raises LookupError on a thread that never set it, as 7.0.x does
+        sent.append((threading.current_thread().name, parent, data))
+    return send
+
+
+def test_ipykernel_70_context_mode_sends_from_the_thread_with_the_cells_parent(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    _parent.set({"msg_id": "cell-1"})
+    w = CarbonWidget(s, min_period=0, thread_mode="context")
+    sent = []
+    w.comm.send = _send_like_ipykernel_70(sent)
+    _parent.set({"msg_id": "cell-2"})
+    s.begin_cell(2, None)  # main thread: captures the context of this cell
+    out = []
+    th = threading.Thread(target=lambda: out.append(tick(s, 2)), name="jupyter-carbon-sampler")
+    th.start()
+    th.join()
+    thread_msgs = [(p, d) for name, p, d in sent if name == "jupyter-carbon-sampler"]
+    assert thread_msgs and thread_msgs[-1][0] == {"msg_id": "cell-2"}
+    assert w.running["elapsed_s"] == pytest.approx(2.0)
+    assert w.thread_mode == "context"
+
+
+def test_thread_send_failures_fall_back_to_cell_boundaries_silently(session, capsys):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    _parent.set({"msg_id": "main"})
+    w = CarbonWidget(s, min_period=0, thread_mode="thread")  # as if 7.0.x were not detected
+    sent = []
+    w.comm.send = _send_like_ipykernel_70(sent)
+    s.begin_cell(4, None)
+
+    def sampler_ticks():
+        for _ in range(5):
+            tick(s, 1)
+
+    th = threading.Thread(target=sampler_ticks, name="jupyter-carbon-sampler")
+    th.start()
+    th.join()
+    assert w.thread_mode == "boundary" and "LookupError" in w.thread_error
+    assert w._on_sample in s.meter.sampler._listeners  # never raised into the sampler
+    s.end_cell("ok")  # main thread: the cell boundary still updates the views
+    assert w.totals["cells"] == 1 and w.running == {}
+    assert any(name == "MainThread" and "totals" in d["state"] for name, _, d in sent)
+    assert capsys.readouterr().out == ""
+
+
+# --- fallback and safety --------------------------------------------------------------------
+
+def test_mimebundle_has_widget_view_plain_and_escaped_html(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    w = CarbonWidget(s, min_period=0)
+    tick(s)
+    s.begin_cell(5, None)
+    s.current.options.label = XSS
+    tick(s, 3)
+    assert w.running["label"] == XSS  # the model carries the text as it is
+    s.end_cell("ok")
+    data, _meta = w._repr_mimebundle_()
+    assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
+    html = data["text/html"]
+    assert "<img" not in html and "onerror=alert" not in html.replace("&lt;img src=x onerror=alert(1)&gt;", "")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert re.search(r"<(script|iframe|object|embed|img|svg)\b", html) is None
+    assert not re.search(r"\son\w+\s*=", html)  # no event-handler attributes at all
+    text = data["text/plain"]
+    assert "[5] " + XSS in text and "50 W" in text and "CO2e" in text
+    assert "mWh" in text  # readable units: 41.7 mWh, not 0.0417 Wh
+
+
+def test_js_renders_user_text_only_as_text():
+    """The front-end never parses kernel strings as HTML (the browser test checks the DOM)."""
+    sources = [ROOT / "js" / "widget.js"]
+    built = ROOT / "src" / "jupyter_carbon" / "widget" / "static" / "widget.js"
+    if built.is_file():
+        sources.append(built)
+    for path in sources:
+        code = path.read_text()
+        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
+                     "createContextualFragment", "DOMParser", "eval(", "new Function"):
+            assert sink not in code, f"{sink} in {path}"
+    assert "textContent" in sources[0].read_text()
+
+
+def test_js_units_match_python_units():
+    """The JS formatters mirror units.py (run with node when it is installed)."""
+    import shutil
+
+    from jupyter_carbon.units import fmt_duration, fmt_energy_wh, fmt_mass_g, fmt_power_w
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    values = [0, 1e-7, 4.2e-5, 0.000544, 0.0417, 0.5, 1, 12.34, 99.96, 123.4, 1234.5, 2.5e6]
+    script = (f"import('{(ROOT / 'js' / 'widget.js').as_uri()}').then(m => console.log(JSON.stringify("
+              f"{json.dumps(values)}.map(v => [m.fmtEnergyWh(v), m.fmtMassG(v), m.fmtPowerW(v), "
+              "m.fmtDuration(v)]))))")
+    out = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True,
+                         timeout=30, check=True).stdout
+    expected = [[fmt_energy_wh(v), fmt_mass_g(v), fmt_power_w(v), fmt_duration(v)] for v in values]
+    assert json.loads(out) == expected
+
+
+# --- the public API: one model per kernel ---------------------------------------------------
+
+def test_one_model_per_kernel_sidebar_fallback_and_detach(session, shell, capsys, monkeypatch):
+    from jupyter_carbon import widget as jw
+
+    s = session
+    jw.show_inline(s)
+    w = jw.get_widget(s)
+    jw.show_inline(s)
+    assert jw.get_widget(s) is w and len(w._handles) == 2  # two views, one model
+    capsys.readouterr()
+
+    w.frontends["Jupyter Notebook"] = 1  # what the JS reports outside JupyterLab
+    jw.show_sidebar(s)
+    out = capsys.readouterr().out
+    assert out.count("jupyter-carbon:") == 1 and "needs JupyterLab" in out and "inline" in out
+    assert len(w._handles) == 3 and w._sidecar is None
+
+    w.frontends.clear()
+    monkeypatch.setitem(sys.modules, "sidecar", None)  # not installed
+    jw.show_sidebar(s)
+    assert "sidecar" in capsys.readouterr().out
+    monkeypatch.delitem(sys.modules, "sidecar")
+
+    w.frontends["JupyterLab"] = 1
+    jw.show_sidebar(s)
+    first = w._sidecar
+    assert first is not None and first.title == "Carbon" and first.anchor == "right"
+    jw.show_sidebar(s)  # again: the old panel is replaced, not duplicated
+    assert w._sidecar is not first and first.comm is None
+
+    jw.detach(s)
+    assert w.closed and w.comm is None and w._sidecar is None
+    assert w._on_sample not in s.meter.sampler._listeners and w._on_event not in s._listeners
+    assert jw.get_widget(s, create=False) is None
+    w2 = jw.get_widget(s)
+    assert w2 is not w and not w2.closed
+
+
+def test_hello_from_the_front_end_is_recorded(session):
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    w = CarbonWidget(session)
+    w._handle_custom_msg({"type": "hello", "app": "JupyterLab"}, [])
+    w._handle_custom_msg({"type": "other"}, [])
+    assert w.frontends == {"JupyterLab": 1}
+
+
+def test_importing_the_package_does_not_import_anywidget():
+    code = ("import sys, jupyter_carbon.widget as w; "
+            "print(any(m in sys.modules for m in ('anywidget', 'ipywidgets', 'sidecar')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False", out.stderr
+
+
+# --- a real kernel ----------------------------------------------------------------------------
+
+@pytest.mark.kernel
+def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_dir):
+    """ipykernel (whatever version is installed): widget updates arrive on IOPub during a
+    busy cell, from the sampler thread, before the cell's reply."""
+    from jupyter_client.manager import start_new_kernel
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("JUPYTER_CARBON_")}
+    env.update(JUPYTER_CARBON_COUNTRY="FR", JUPYTER_CARBON_INTERVAL="0.25", JUPYTER_CARBON_WIDGET="1",
+               JUPYTER_CARBON_GPU="0")
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebook_dir), env=env)
+    try:
+        kc.execute_interactive("%load_ext jupyter_carbon", timeout=60)
+        comm_ids = set()
+        updates = []
+
+        def hook(msg):
+            t = msg["header"]["msg_type"]
+            c = msg["content"]
+            if t == "comm_open" and c.get("data", {}).get("state", {}).get("_anywidget_id", "").endswith(
+                    "CarbonWidget"):
+                comm_ids.add(c["comm_id"])
+            if t == "comm_msg" and c.get("data", {}).get("method") == "update":
+                updates.append((time.monotonic(), c["data"]["state"]))
+
+        kc.execute_interactive("import jupyter_carbon.widget as jw, jupyter_carbon.extension as ex\n"
+                               "w = jw.get_widget(ex.get_session(get_ipython()))\n"
+                               "print(w.comm.comm_id, w.thread_mode)", output_hook=lambda m: (
+                                   comm_ids.add(m["content"]["text"].split()[0])
+                                   if m["header"]["msg_type"] == "stream" else None), timeout=30)
+        updates.clear()
+        reply = kc.execute_interactive("import time\nt = time.time()\nwhile time.time() - t < 2.5: pass",
+                                       output_hook=hook, timeout=60)
+        assert reply["content"]["status"] == "ok"
+        running = [st["running"]["elapsed_s"] for _, st in updates if st.get("running")]
+        assert len(running) >= 2, updates
+        assert running == sorted(running) and running[-1] >= 1.0
+        assert len(updates) <= 2.5 / 0.5 + 3
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Set up a development environment from scratch (idempotent; quick when already done):
+# Debian's chromium for the browser tests, a venv in .venv, the CPU build of PyTorch FIRST
+# (a bare `torch` requirement would pull several GB of CUDA packages), then the package
+# in editable mode with every extra; pip's build runs npm to bundle the widget.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq chromium nodejs npm >/dev/null
+  else
+    echo "setup: chromium/npm missing and not root: install Debian's chromium, nodejs and npm" >&2
+  fi
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q "torch==2.13.0"
+.venv/bin/python -m pip install -q -e ".[test,examples,report,sidebar,bench]"
+echo "setup: done — .venv is ready ($(.venv/bin/python -c 'import jupyter_carbon as j; print("jupyter-carbon", j.__version__)'))"
