@@ -101,6 +101,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("pue", 1.0, _pue, "power usage effectiveness of the data centre (>= 1)"),
     Option("live", None, _optional(_choice("electricitymaps", "gb-grid")),
            "live intensity provider: electricitymaps (token in JUPYTER_CARBON_ELECTRICITYMAPS_TOKEN) or gb-grid"),
+    Option("zone", None, _optional(_text), "Electricity Maps zone for the live provider, e.g. US-CAL-CISO "
+           "(default: the country)"),
     Option("log", None, _optional(_text), "CSV log path (default: <notebook>.carbon.csv beside the notebook)"),
     Option("samples", True, _bool, "also write the power time series to <notebook>.carbon-samples.csv"),
     Option("summary_threshold", 60.0, _float_range(0, 1e9, "summary_threshold"),
@@ -128,6 +130,7 @@ class CarbonConfig(Configurable):
     intensity = CFloat(None, allow_none=True, help=OPTIONS["intensity"].help).tag(config=True)
     pue = CFloat(1.0, help=OPTIONS["pue"].help).tag(config=True)
     live = Unicode(None, allow_none=True, help=OPTIONS["live"].help).tag(config=True)
+    zone = Unicode(None, allow_none=True, help=OPTIONS["zone"].help).tag(config=True)
     log = Unicode(None, allow_none=True, help=OPTIONS["log"].help).tag(config=True)
     samples = Bool(True, help=OPTIONS["samples"].help).tag(config=True)
     summary_threshold = CFloat(60.0, help=OPTIONS["summary_threshold"].help).tag(config=True)

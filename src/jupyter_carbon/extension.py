@@ -85,10 +85,8 @@ def start_session(shell) -> CarbonSession:
 
 
 def status_line(session: CarbonSession) -> str:
-    from .intensity import describe
-
     return (f"jupyter-carbon: measuring {session.setup.describe()} · "
-            f"{describe(session.intensity)} · PUE {session.pue:g} · log: {session.log.path}")
+            f"{session.intensity_line()} · PUE {session.pue:g} · log: {session.log.path}")
 
 
 def _hooks(shell, session: CarbonSession):

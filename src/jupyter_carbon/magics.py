@@ -272,8 +272,6 @@ class CarbonMagics(Magics):
 
 
 def status_report(s: CarbonSession) -> str:
-    from .intensity import describe
-
     lines = [f"jupyter-carbon {'(paused) ' if s.paused else ''}— sampler every "
              f"{s.meter.sampler.interval:g} s, {s.meter.sampler.samples_taken} samples"]
     latest = s.meter.sampler.latest()
@@ -284,7 +282,7 @@ def status_report(s: CarbonSession) -> str:
         lines.append(f"  {sensor.component:<4} {sensor.method:<12} {sensor.kind:<9} {state:>10}  {sensor.name}")
     for msg in s.setup.messages:
         lines.append(f"  note: {msg}")
-    lines.append(f"  intensity: {describe(s.intensity)} · PUE {s.pue:g}")
+    lines.append(f"  intensity: {s.intensity_line()} · PUE {s.pue:g}")
     if s.meter.baseline_w:
         lines.append("  idle baseline: " + ", ".join(f"{c} {fmt_power_w(w)}" for c, w in s.meter.baseline_w.items()))
     t = s.totals

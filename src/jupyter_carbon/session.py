@@ -163,21 +163,41 @@ class CarbonSession:
         return self.pue_for(self.current.options if self.current else None)
 
     def _live_provider(self):
-        name = self.settings["live"]
-        if name is None:
-            if self._live is not None:
-                self._live.stop()
-                self._live = None
-            return None
-        if self._live is None or self._live.provider != name:
-            from .intensity import LiveIntensity
+        """The started live provider when one is configured; a bad setup is said once."""
+        s = self.settings
+        name = s["live"]
+        want = None if name is None else (name, s["zone"] or s["country"])
+        if self._live is not None and (want is None or self._live_key != want):
+            self._live.stop()
+            self._live = None
+        if want is None or self._live is not None:
+            return self._live
+        from .errors import ConfigError
+        from .intensity import LiveIntensity
 
-            if self._live is not None:
-                self._live.stop()
-            country = self.settings["country"]
-            self._live = LiveIntensity(name, zone=self.settings["region"] or country)
-            self._live.start()
+        try:
+            self._live = LiveIntensity(name, zone=want[1]).start()
+            self._live_key = want
+        except ConfigError as exc:
+            self.say_once(f"live intensity off: {exc}")
+            self.settings.reset("live")
         return self._live
+
+    def intensity_line(self) -> str:
+        """``56 gCO2e/kWh (FR from time zone Europe/Paris, table:Ember/OWID 2023)``"""
+        from .intensity import describe, resolve_detailed
+
+        s = self.settings
+        try:
+            r = resolve_detailed(intensity=s["intensity"], country=s["country"], region=s["region"],
+                                 live=self._live_provider())
+            line = describe(r.intensity, via=r.country_via)
+        except Exception:
+            line = describe(self.intensity)
+        live = self._live
+        if live is not None and live.last_error:
+            line += f" · live provider: {live.last_error}"
+        return line
 
     # --- logs --------------------------------------------------------------------------
     def _open_logs(self) -> None:

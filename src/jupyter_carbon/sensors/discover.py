@@ -86,4 +86,7 @@ def _tdp_sensor(override_w, process, messages) -> CpuTdpSensor:
     match = lookup_tdp(model, override_w=override_w)
     watts = match.watts * (cpu_packages() if match.how in ("table", "fuzzy") else 1)
     name = f"{model or 'unknown CPU'} ({match.how} {watts:.0f} W)"
+    if match.note:
+        messages.append(f"CPU power is modelled: {match.note} (set JUPYTER_CARBON_CPU_TDP or "
+                        f"%carbon config --cpu_tdp W to override)")
     return CpuTdpSensor(watts, name, process=process)
