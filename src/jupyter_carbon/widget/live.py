@@ -43,6 +43,7 @@ from . import state as st
 from .fallback import html_summary, text_summary
 
 MIN_PERIOD_S = 0.5  # at most ~2 state messages per second
+_JITTER_S = 0.02  # samples come on a fixed schedule: a period of 0.5 s is 0.5 s, not 0.5001 s
 _THREAD_FAILURES_BEFORE_FALLBACK = 3
 
 _HERE = Path(__file__).resolve().parent
@@ -214,15 +215,16 @@ class CarbonWidget(anywidget.AnyWidget):
     def _on_sample(self, sample) -> None:
         if self.closed or self.thread_mode == "boundary":
             return
-        if time.monotonic() - self._last_sent < self.min_period:
+        started = time.monotonic()
+        if started - self._last_sent < self.min_period - _JITTER_S:
             self._dirty = True
             return
         try:
-            self._flush_from_thread(sample)
+            self._flush_from_thread(sample, started)
         except Exception as exc:  # never into the sampler; count, and fall back if it persists
             self._thread_failed(exc)
 
-    def _flush_from_thread(self, sample) -> None:
+    def _flush_from_thread(self, sample, started: float) -> None:
         with self._pending_lock:
             gen = self._gen
         fast = self._fast_state(sample)
@@ -249,7 +251,7 @@ class CarbonWidget(anywidget.AnyWidget):
                             self._pending.setdefault(k, v)
                     raise
                 self._thread_failures = 0
-            self._last_sent = time.monotonic()
+            self._last_sent = started
             self._dirty = False
 
     def _thread_failed(self, exc: BaseException) -> None:
@@ -278,7 +280,8 @@ class CarbonWidget(anywidget.AnyWidget):
         """Send pending main-thread state now (from the main thread); False if deferred."""
         if self.closed:
             return False
-        if not force and time.monotonic() - self._last_sent < self.min_period:
+        started = time.monotonic()
+        if not force and started - self._last_sent < self.min_period - _JITTER_S:
             self._dirty = True  # the sampler's next tick sends it
             return False
         if not self._send_lock.acquire(timeout=0.01):
@@ -299,7 +302,7 @@ class CarbonWidget(anywidget.AnyWidget):
             changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
             if changes:
                 self._apply(changes)
-            self._last_sent = time.monotonic()
+            self._last_sent = started
             self._dirty = False
             return True
         finally:
