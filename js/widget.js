@@ -417,7 +417,7 @@ function render({ model, el }) {
     }
 
     sessionBody.replaceChildren();
-    row(sessionBody, "Cells", String(cells), { note: fmtDuration(tot.duration_s || 0) });
+    row(sessionBody, "Cells", String(cells), { note: `${fmtDuration(tot.duration_s || 0)} of cell time` });
     row(sessionBody, "Energy", fmtEnergyWh(tot.energy_wh || 0), { note: inten.pue && inten.pue !== 1 ? `PUE ${inten.pue}` : "" });
     row(sessionBody, "CO₂e", fmtMassG(tot.co2_g || 0));
     const where = inten.country_name ? `${inten.country_name}${inten.country_iso ? ` (${inten.country_iso})` : ""}` : inten.country_iso || "unknown";
@@ -434,7 +434,9 @@ function render({ model, el }) {
       const table = h("table", "jc-table");
       const thead = h("thead");
       const hr = h("tr");
-      for (const c of ["Cell", "Time", "Energy", "CO₂e"]) hr.appendChild(h("th", null, c));
+      for (const [c, cls] of [["Cell", null], ["Time", "jc-col-time"], ["Energy", null], ["CO₂e", null]]) {
+        hr.appendChild(h("th", cls, c));
+      }
       thead.appendChild(hr);
       const tbody = h("tbody");
       for (const rec of [...recent].reverse()) {
@@ -442,7 +444,7 @@ function render({ model, el }) {
         if (rec.status && rec.status !== "ok") tr.className = `jc-status-${rec.status}`;
         const name = h("td", "jc-cellname", cellName(rec.n, rec.label));
         name.title = cellName(rec.n, rec.label) + (rec.status && rec.status !== "ok" ? ` (${rec.status})` : "");
-        tr.append(name, h("td", "jc-num", fmtDuration(rec.duration_s)), h("td", "jc-num", fmtEnergyWh(rec.energy_wh || 0)), h("td", "jc-num", fmtMassG(rec.co2_g || 0)));
+        tr.append(name, h("td", "jc-num jc-col-time", fmtDuration(rec.duration_s)), h("td", "jc-num", fmtEnergyWh(rec.energy_wh || 0)), h("td", "jc-num", fmtMassG(rec.co2_g || 0)));
         tbody.appendChild(tr);
       }
       table.append(thead, tbody);
@@ -465,7 +467,7 @@ function render({ model, el }) {
 
   // In JupyterLab's sidebar there is room: open the details unless the user chose.
   const placed = setTimeout(() => {
-    if (!userToggled && el.closest && el.closest("#jp-right-stack, .jp-SideBar, .jp-SidePanel, .lm-DockPanel-widget.jp-LinkedOutputView")) {
+    if (!userToggled && el.closest && el.closest(".jupyterlab-sidecar, #jp-right-stack, #jp-left-stack")) {
       setExpanded(true);
     }
   }, 50);

@@ -221,3 +221,38 @@ def test_track_api_outside_ipython():
 
     assert f(1000) == 499500
     assert f.last is not None and f.last.label == "f"
+
+
+def test_foreign_csv_is_never_overwritten(shell, notebook_dir, capsys):
+    foreign = notebook_dir / "analysis.carbon.csv"
+    foreign.write_text("when,what\nyesterday,something else\n")
+    before = foreign.read_bytes()
+    run(shell, "%load_ext jupyter_carbon")
+    run(shell, "q = 1")
+    run(shell, "q = 2")
+    assert foreign.read_bytes() == before
+    moved = notebook_dir / "analysis.carbon-2.csv"
+    assert len(rows(moved)) >= 2
+    out = capsys.readouterr().out
+    assert out.count("analysis.carbon-2.csv") >= 1
+    notes = [ln for ln in out.splitlines() if "header" in ln.lower()]
+    assert len(notes) == 1  # said once
+
+
+def test_unwritable_log_dir_falls_back_and_loses_nothing(shell, notebook_dir, capsys, monkeypatch):
+    data_home = notebook_dir / "xdg"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    blocker = notebook_dir / "not-a-dir"
+    blocker.write_text("a regular file where a directory should be")  # fails even for root
+    monkeypatch.setenv("JUPYTER_CARBON_LOG", str(blocker / "nb.carbon.csv"))
+    run(shell, "%load_ext jupyter_carbon")
+    for i in range(3):
+        run(shell, f"w = {i}")
+    fallback = data_home / "jupyter-carbon" / "nb.carbon.csv"
+    log = rows(fallback)
+    assert len(log) >= 4  # the load cell and the three cells
+    assert [r["status"] for r in log[-3:]] == ["ok"] * 3
+    out = capsys.readouterr().out
+    assert sum(1 for ln in out.splitlines() if "jupyter-carbon" in ln and str(data_home) in ln) >= 1
+    assert len([ln for ln in out.splitlines() if "fall" in ln.lower() or "unwritable" in ln.lower()
+                or "cannot write" in ln.lower()]) <= 2

@@ -263,7 +263,7 @@ def test_default_scales_with_logical_cpus():
         m = lookup_tdp("Intel(R) Xeon(R) Processor", logical_cpus=n, virtual=True, packages=1)
         assert m == TdpMatch(want, None, "default", DEFAULT_TDP_NOTE)
     assert DEFAULT_W_PER_LOGICAL_CPU == 4.0
-    assert "4 W per logical CPU" in DEFAULT_TDP_NOTE and "override" in DEFAULT_TDP_NOTE
+    assert "4 W per logical CPU" in DEFAULT_TDP_NOTE and "400 W" in DEFAULT_TDP_NOTE
 
 
 def test_default_on_this_machine():

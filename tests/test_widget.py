@@ -120,6 +120,25 @@ def test_state_after_samples_and_cells(session):
     json.dumps(w.snapshot())  # everything is JSON-ready
 
 
+def test_follows_a_rebuilt_meter_and_config_changes(session):
+    from jupyter_carbon.sensors.base import GPU
+    from jupyter_carbon.widget.live import CarbonWidget
+
+    s = session
+    w = CarbonWidget(s, min_period=0)
+    old = s.meter
+    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50)]), t0=s.clock.t),
+                     ReplaySensor(PowerTrace([(0, 300)]), t0=s.clock.t, component=GPU, name="gpu0")],
+                    clock=s.clock)
+    s._notify("config", None)  # what CarbonSession does after rebuilding its meter
+    assert w._on_sample not in old.sampler._listeners and w._on_sample in s.meter.sampler._listeners
+    assert [x["component"] for x in w.sensors] == ["cpu", "gpu"]
+    tick(s)
+    assert w.power == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}}
+    s.configure("pue", "1.5")  # notifies "config": the intensity block shows the new PUE
+    assert w.intensity["pue"] == 1.5
+
+
 def test_sparkline_buckets_are_time_aligned_and_bounded():
     from types import SimpleNamespace
 
@@ -333,7 +352,7 @@ def test_js_renders_user_text_only_as_text():
     assert "textContent" in sources[0].read_text()
 
 
-def test_js_units_match_python_units():
+def test_js_units_match_python_units(tmp_path):
     """The JS formatters mirror units.py (run with node when it is installed)."""
     import shutil
 
@@ -343,7 +362,9 @@ def test_js_units_match_python_units():
     if node is None:
         pytest.skip("node is not installed")
     values = [0, 1e-7, 4.2e-5, 0.000544, 0.0417, 0.5, 1, 12.34, 99.96, 123.4, 1234.5, 2.5e6]
-    script = (f"import('{(ROOT / 'js' / 'widget.js').as_uri()}').then(m => console.log(JSON.stringify("
+    module = tmp_path / "widget.mjs"  # an ES module whatever package.json says
+    module.write_text((ROOT / "js" / "widget.js").read_text())
+    script = (f"import('{module.as_uri()}').then(m => console.log(JSON.stringify("
               f"{json.dumps(values)}.map(v => [m.fmtEnergyWh(v), m.fmtMassG(v), m.fmtPowerW(v), "
               "m.fmtDuration(v)]))))")
     out = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True,
@@ -355,6 +376,7 @@ def test_js_units_match_python_units():
 # --- the public API: one model per kernel ---------------------------------------------------
 
 def test_one_model_per_kernel_sidebar_fallback_and_detach(session, shell, capsys, monkeypatch):
+    pytest.importorskip("sidecar")
     from jupyter_carbon import widget as jw
 
     s = session

@@ -215,6 +215,7 @@ class CarbonSession:
         if note:
             self.say_once(note)
         self.log = CsvLog(csv_path, announce=self.say_once)
+        self.log.open()  # the status line then names the file rows really go to
         sensors = self.meter.sensors
         self.samples_log = SamplesLog(
             samples_path, [s.component for s in sensors],

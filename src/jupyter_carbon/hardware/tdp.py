@@ -35,8 +35,7 @@ MAX_OVERRIDE_W = 2000.0
 
 DEFAULT_TDP_NOTE = (
     f"CPU model unknown or not in the TDP table: assuming {DEFAULT_W_PER_LOGICAL_CPU:g} W per "
-    f"logical CPU at full load (at most {DEFAULT_MAX_W:g} W); set a CPU TDP override for a "
-    f"better estimate"
+    f"logical CPU at full load (at most {DEFAULT_MAX_W:g} W)"
 )
 
 

@@ -141,6 +141,12 @@ class CsvLog:
         """Retry rows kept in memory; True when nothing is pending."""
         return self._write_lines([])
 
+    def open(self) -> bool:
+        """Create the file with its header now (or find the fallback), so that ``path`` is
+        where rows will really go before the first row is written."""
+        with self._mutex:
+            return self._write_locked([], create=True)
+
     # -- internals ----------------------------------------------------------------------
     def _dir(self) -> Path:
         if self._dir_idx == 0:
@@ -160,9 +166,9 @@ class CsvLog:
         with self._mutex:
             return self._write_locked(lines)
 
-    def _write_locked(self, lines: list[bytes]) -> bool:
+    def _write_locked(self, lines: list[bytes], create: bool = False) -> bool:
         self._pending.extend(lines)
-        if not self._pending:
+        if not self._pending and not create:
             return True
         data = b"".join(self._pending)
         foreign: Path | None = None

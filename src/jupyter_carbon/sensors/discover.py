@@ -87,6 +87,6 @@ def _tdp_sensor(override_w, process, messages) -> CpuTdpSensor:
     watts = match.watts * (cpu_packages() if match.how in ("table", "fuzzy") else 1)
     name = f"{model or 'unknown CPU'} ({match.how} {watts:.0f} W)"
     if match.note:
-        messages.append(f"CPU power is modelled: {match.note} (set JUPYTER_CARBON_CPU_TDP or "
-                        f"%carbon config --cpu_tdp W to override)")
+        messages.append(f"CPU power is modelled: {match.note}; for a better estimate set "
+                        f"JUPYTER_CARBON_CPU_TDP=<watts> (or %carbon config --cpu_tdp W)")
     return CpuTdpSensor(watts, name, process=process)

@@ -70,12 +70,15 @@ def text_summary(state: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Inline styles only (exports keep no stylesheet), neutral in light and dark themes:
+# translucent greys and opacity instead of fixed colours.
 _BOX = ("font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:13px;"
-        "line-height:1.4;border:1px solid #d0d0d0;border-radius:4px;padding:6px 10px;"
-        "max-width:46em")
-_MUTED = "color:#666"
-_TD = "padding:1px 8px 1px 0;text-align:right;font-variant-numeric:tabular-nums"
-_TH = "padding:1px 8px 1px 0;text-align:right;font-weight:600;border-bottom:1px solid #d0d0d0"
+        "line-height:1.4;border:1px solid rgba(128,128,128,0.45);border-radius:4px;"
+        "padding:6px 10px;max-width:46em")
+_MUTED = "opacity:0.7"
+_TD = "padding:1px 0 1px 12px;text-align:right;font-variant-numeric:tabular-nums"
+_TH = ("padding:1px 0 1px 12px;text-align:right;font-weight:600;"
+       "border-bottom:1px solid rgba(128,128,128,0.45)")
 
 
 def html_summary(state: dict[str, Any], *, note: str | None = None) -> str:
@@ -112,12 +115,12 @@ def html_summary(state: dict[str, Any], *, note: str | None = None) -> str:
     recent = state.get("recent") or []
     if recent:
         parts.append('<table style="border-collapse:collapse;margin-top:4px">'
-                     f'<thead><tr><th style="{_TH};text-align:left">Cell</th><th style="{_TH}">Time</th>'
+                     f'<thead><tr><th style="{_TH};text-align:left;padding-left:0">Cell</th><th style="{_TH}">Time</th>'
                      f'<th style="{_TH}">Energy</th><th style="{_TH}">CO<sub>2</sub>e</th></tr></thead><tbody>')
         for rec in reversed(recent):
             status = rec.get("status")
             extra = f' <span style="{_MUTED}">({e(str(status))})</span>' if status not in (None, "ok") else ""
-            parts.append(f'<tr><td style="{_TD};text-align:left">{e(cell_name(rec.get("n"), rec.get("label")))}{extra}</td>'
+            parts.append(f'<tr><td style="{_TD};text-align:left;padding-left:0">{e(cell_name(rec.get("n"), rec.get("label")))}{extra}</td>'
                          f'<td style="{_TD}">{e(fmt_duration(rec.get("duration_s") or 0.0))}</td>'
                          f'<td style="{_TD}">{e(fmt_energy_wh(rec.get("energy_wh") or 0.0))}</td>'
                          f'<td style="{_TD}">{e(fmt_mass_g(rec.get("co2_g") or 0.0))}</td></tr>')

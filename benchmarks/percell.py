@@ -1,0 +1,174 @@
+"""Per-cell overhead: trivial cells in a real ipykernel, with and without the extension.
+
+Inside one kernel, ``shell.run_cell("x = 1", store_history=True)`` is timed with
+``time.perf_counter`` cell by cell, in alternating blocks (rotated order each round):
+
+* off   - extension not loaded (``%unload_ext`` before the block),
+* ours  - ``%load_ext jupyter_carbon``: pre/post_run_cell hooks, a measurement window per
+          cell and its CSV row written and flushed (the sampler runs in the background),
+* cc    - CodeCarbon's task API driven the only way it can be per cell: ``start_task()`` in
+          ``pre_run_cell`` and ``stop_task()`` in ``post_run_cell`` (tracker created once).
+
+The added cost per cell is the median over rounds of (median cell time of the block minus the
+median of the "off" block of the same round). A second kernel repeats off/ours with the widget
+off. Round trips (``execute_request`` to ``execute_reply`` through jupyter_client) are reported
+too, for scale; they are far noisier.
+"""
+from __future__ import annotations
+
+import statistics
+
+from ._util import CC_KW, Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
+
+SETUP = """
+import time as _t, json as _j
+import benchmarks._nonet as _nn; _nn.install()
+def _cells(n, code="x = 1"):
+    sh = get_ipython(); pc = _t.perf_counter; rc = sh.run_cell; out = []
+    for _ in range(n):
+        t0 = pc(); rc(code, store_history=True); out.append(pc() - t0)
+    return out
+def _cc_setup():
+    global _cc
+    from codecarbon import OfflineEmissionsTracker
+    _cc = OfflineEmissionsTracker(**__CC_KW__)
+    _cc.start_task("warm-up"); _cc.stop_task()
+def _cc_pre(info=None):
+    _cc.start_task()
+def _cc_post(result=None):
+    _cc.stop_task()
+def _breakdown(n):
+    # median cost of each step of the per-cell path, timed in this kernel (diagnosis)
+    from datetime import datetime, timezone
+    import psutil
+    from jupyter_carbon.extension import _SESSIONS
+    from jupyter_carbon.log.schema import CellInfo, make_row
+    s, pre, post = next(iter(_SESSIONS.values()))
+    pc = _t.perf_counter
+    def tm(f):
+        xs = []
+        for _ in range(n):
+            t0 = pc(); f(); xs.append(pc() - t0)
+        xs.sort(); return xs[len(xs) // 2]
+    out = {}
+    out["both hooks, whole path (pre_run_cell + post_run_cell)"] = tm(lambda: (pre(None), post(None)))
+    out["meter.snapshot() (x2 per cell)"] = tm(s.meter.snapshot)
+    for ch in s.meter.channels:
+        out[f"  {ch.sensor.component} sensor read ({ch.sensor.method})"] = tm(lambda: ch.sensor.read(0.0))
+    out["  psutil.cpu_times() (inside the tdp-model read)"] = tm(psutil.cpu_times)
+    w = s.meter.begin(); end = s.meter.snapshot(); it = s.intensity_for(None)
+    now = datetime.now(timezone.utc)
+    out["Window -> Measurement (no I/O)"] = tm(lambda: w._measure(end, it, 1.0, now))
+    out["intensity_for() (cached)"] = tm(lambda: s.intensity_for(None))
+    m = w.end(it, 1.0)
+    info = CellInfo("nb", s.session_id, 1, "", "", "ok", "p", s.run_id)
+    out["make_row() (42 columns to text)"] = tm(lambda: make_row(m, info, s.host))
+    row = make_row(m, info, s.host)
+    out["CsvLog.append() (open, flock, fstat, pread, write, close)"] = tm(lambda: s.log.append(row))
+    try:
+        from jupyter_carbon.widget import get_widget
+        wd = get_widget(s, create=False)
+    except Exception:
+        wd = None
+    if wd is not None:
+        out["widget _slow_state() (x2 per cell, even when throttled)"] = tm(wd._slow_state)
+    rec = s.history[-1] if s.history else None
+    out["session._notify (all listeners, per event)"] = tm(lambda: s._notify("cell_end", rec))
+    return out
+def _rows():
+    import csv, os
+    p = os.environ["JPY_SESSION_NAME"].replace(".ipynb", ".carbon.csv")
+    with open(p, newline="") as f:
+        return sum(1 for _ in csv.DictReader(f))
+"""
+SETUP = SETUP.replace("__CC_KW__", repr(CC_KW))
+LOAD = "get_ipython().run_line_magic('load_ext', 'jupyter_carbon')"
+UNLOAD = "get_ipython().run_line_magic('unload_ext', 'jupyter_carbon')"
+CC_ON = ("get_ipython().events.register('pre_run_cell', _cc_pre)\n"
+         "get_ipython().events.register('post_run_cell', _cc_post)")
+CC_OFF = ("get_ipython().events.unregister('pre_run_cell', _cc_pre)\n"
+          "get_ipython().events.unregister('post_run_cell', _cc_post)")
+ON = {"off": None, "ours": LOAD, "cc": CC_ON}
+OFF = {"off": None, "ours": UNLOAD, "cc": CC_OFF}
+
+
+def _in_kernel(cfg: Config, arms: list[str], widget: bool, rounds: int, block: int,
+               trips: int = 0) -> dict:
+    env = bench_env(cfg.workdir / f"percell-w{int(widget)}", JUPYTER_CARBON_WIDGET=int(widget))
+    out: dict = {"blocks": {a: [] for a in arms}, "trips": {a: [] for a in arms}}
+    with Kernel(env, cfg.workdir / f"percell-w{int(widget)}") as k:
+        k.execute(SETUP)
+        if "cc" in arms:
+            k.execute("_cc_setup()", timeout=300)
+        k.execute("_cells(50)")  # warm-up: history DB, first compile
+        for r in range(rounds):
+            for i in range(len(arms)):
+                arm = arms[(i + r) % len(arms)]
+                if ON[arm]:
+                    k.execute(ON[arm])
+                res = k.execute(f"_b = _cells({block})", expressions={"b": "_j.dumps(_b)"})
+                if OFF[arm]:
+                    k.execute(OFF[arm])
+                out["blocks"][arm].append(res["b"])
+        if "ours" in arms:
+            k.execute(LOAD)
+            out["csv_rows"] = k.execute("", expressions={"n": "_j.dumps(_rows())"})["n"]
+            out["breakdown"] = k.execute("_bd = _breakdown(300)", expressions={"b": "_j.dumps(_bd)"})["b"]
+            k.execute(UNLOAD)
+        # round trips: what a front-end waits for, per cell (noisy; for scale)
+        per = max(1, trips // 10) if trips else 0
+        for r in range(10 if trips else 0):
+            for i in range(len(arms)):
+                arm = arms[(i + r) % len(arms)]
+                if ON[arm]:
+                    k.execute(ON[arm])
+                out["trips"][arm] += [k.roundtrip("x = 1") for _ in range(per)]
+                if OFF[arm]:
+                    k.execute(OFF[arm])
+        out["net"] = k.execute("", expressions={"n": "_j.dumps(_nn.attempts)"})["n"]
+    return out
+
+
+def _added(blocks: dict, arm: str) -> tuple[float, float, float]:
+    """(median added per cell, mean added per cell, median cell time of the arm)."""
+    diffs = [median(b) - median(o) for b, o in zip(blocks[arm], blocks["off"])]
+    means = [statistics.fmean(b) - statistics.fmean(o) for b, o in zip(blocks[arm], blocks["off"])]
+    flat = [x for b in blocks[arm] for x in b]
+    return median(diffs), median(means), median(flat)
+
+
+def run(cfg: Config) -> list[Row]:
+    rounds, block = cfg.pick((10, 100), (4, 40))
+    trips = cfg.pick(200, 30)
+    n = rounds * block
+    cfg.log(f"per-cell: {n} cells per arm, widget on (default), CodeCarbon tasks alongside")
+    a = _in_kernel(cfg, ["off", "ours", "cc"], True, rounds, block, trips)
+    cfg.note_network("percell", a["net"])
+    cfg.log(f"per-cell: {n} cells per arm, widget off")
+    b = _in_kernel(cfg, ["off", "ours"], False, rounds, block)
+    cfg.note_network("percell-nowidget", b["net"])
+
+    off = median([x for blk in a["blocks"]["off"] for x in blk])
+    ours, ours_mean, ours_cell = _added(a["blocks"], "ours")
+    cc, cc_mean, cc_cell = _added(a["blocks"], "cc")
+    nw, nw_mean, _ = _added(b["blocks"], "ours")
+    cfg.facts["percell_breakdown"] = {"widget on": a.get("breakdown", {}), "widget off": b.get("breakdown", {})}
+    sec = "2. Per-cell overhead"
+    rows = [
+        Row(sec, f"added per trivial cell, in-kernel `run_cell` x {n} per arm (widget on, CSV row "
+                 "written and flushed)", fmt_t(ours), base=f"cell alone: {fmt_t(off)}",
+            peer=f"{fmt_t(cc)} (start_task/stop_task per cell)",
+            ratio=f"{fmt_x(cc / ours)} cheaper" if ours > 0 else "n/a",
+            target="< 0.3 ms at the median", met=ours < 0.3e-3,
+            note=f"means: ours {fmt_t(ours_mean)}, CodeCarbon {fmt_t(cc_mean)}; "
+                 f"{a.get('csv_rows', 0)} CSV rows written"),
+        Row(sec, "same, widget off", fmt_t(nw), base=f"cell alone: {fmt_t(median([x for blk in b['blocks']['off'] for x in blk]))}",
+            target="< 0.3 ms at the median", met=nw < 0.3e-3, note=f"mean {fmt_t(nw_mean)}"),
+    ]
+    if trips:
+        t = {k: median(v) for k, v in a["trips"].items()}
+        rows.append(Row(sec, f"round trip execute_request -> execute_reply via jupyter_client "
+                             f"({len(a['trips']['off'])} per arm)", fmt_t(t["ours"]), base=fmt_t(t["off"]),
+                        peer=fmt_t(t["cc"]), ratio=f"ours {fmt_x(t['ours'] / t['off'])} of no tracking",
+                        note="front-end view; dominated by ZeroMQ and the other load on the machine"))
+    return rows

@@ -1,0 +1,102 @@
+"""Slowdown of CPU-bound pure Python while a tracker's background threads run.
+
+One fresh interpreter per configuration. Inside it, the same fixed amount of pure-Python work
+runs in alternating segments with the tracker's threads running and stopped (none, on, on,
+none, none, on, ...), so each "on" segment has a "none" neighbour taken under the same
+background load. The slowdown is the median over pairs of on/none wall time.
+
+Configurations: jupyter-carbon's session (sampler + samples CSV) at 1 s and 0.1 s;
+CodeCarbon ``OfflineEmissionsTracker.start()`` with ``measure_power_secs=1`` and the default 15
+(both also run their fixed 1 s power-monitor timer). Pausing/resuming means stopping and
+starting the threads (``sampler.stop()/start()``; CodeCarbon's two ``PeriodicScheduler``s).
+"""
+from __future__ import annotations
+
+import time
+
+from ._util import Config, Row, bench_env, fmt_t, fmt_x, median, run_worker
+
+
+def work(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i * i % 7
+    return x
+
+
+def calibrate(seconds: float) -> dict:
+    work(200_000)
+    n, t = 200_000, 0.0
+    while t < 0.3:
+        n *= 2
+        t0 = time.perf_counter()
+        work(n)
+        t = time.perf_counter() - t0
+    return {"iters": int(n * seconds / t)}
+
+
+def segments(mode: str, interval: float, iters: int, pairs: int) -> dict:
+    """Worker: alternate tracker-stopped / tracker-running segments of ``work(iters)``."""
+    from . import _trackers
+
+    if mode == "ours":
+        s = _trackers.carbon_session(interval)
+        on, off = s.meter.sampler.start, s.meter.sampler.stop
+        count = lambda: s.meter.sampler.samples_taken  # noqa: E731
+    else:
+        tr = _trackers.codecarbon(interval)
+        tr.start()
+        on, off = (lambda: _trackers.cc_resume(tr)), (lambda: _trackers.cc_pause(tr))
+        calls = _trackers.cc_count_calls(tr)
+        count = lambda: sum(calls.values())  # noqa: E731
+    off()
+    work(iters // 10)  # warm-up
+    res = {"none": [], "on": [], "events": 0}
+    order = []
+    for p in range(pairs):
+        order += ["none", "on"] if p % 2 == 0 else ["on", "none"]
+    for arm in order:
+        if arm == "on":
+            on()
+            c0 = count()
+        t0 = time.perf_counter()
+        work(iters)
+        dt = time.perf_counter() - t0
+        if arm == "on":
+            res["events"] += count() - c0
+            off()
+        res[arm].append(dt)
+    return res
+
+
+CONFIGS = [("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0)]
+
+
+def run(cfg: Config) -> list[Row]:
+    seg, pairs = cfg.pick((3.0, 6), (0.4, 2))
+    env = bench_env(cfg.workdir / "slowdown")
+    iters = run_worker("slowdown", "calibrate", {"seconds": seg}, env=env, cwd=cfg.workdir)["iters"]
+    out = {}
+    for mode, interval in CONFIGS:
+        cfg.log(f"slowdown: {mode} at {interval:g} s, {pairs} pairs of {seg:g} s segments")
+        r = run_worker("slowdown", "segments", {"mode": mode, "interval": interval, "iters": iters,
+                                                "pairs": pairs}, env=env, cwd=cfg.workdir)
+        cfg.note_network(f"slowdown:{mode}", r["network_attempts"])
+        ratios = [a / b for a, b in zip(r["on"], r["none"])]
+        out[(mode, interval)] = (median(ratios), median(r["none"]), r["events"], ratios)
+    sec = "3. Slowdown of CPU-bound Python"
+    rows = []
+    for interval in (1.0, 0.1):
+        ours, base, ev, ratios = out[("ours", interval)]
+        cc = out.get(("cc", interval))
+        rows.append(Row(
+            sec, f"pure-Python loop, sampler at {interval:g} s (wall time with / without)",
+            fmt_x(ours), base=fmt_t(base), peer=(f"{fmt_x(cc[0])} (measure_power_secs={interval:g})" if cc else ""),
+            ratio="", target="<= 1.01" if interval == 1.0 else "", met=(ours <= 1.01) if interval == 1.0 else None,
+            note=f"median of {len(ratios)} side-by-side pairs (range {min(ratios):.3f}-{max(ratios):.3f}); "
+                 f"{ev} samples taken while running"))
+    cc15 = out[("cc", 15.0)]
+    rows.append(Row(sec, "CodeCarbon at its default (measure_power_secs=15, 1 s monitor)", "",
+                    base=fmt_t(cc15[1]), peer=fmt_x(cc15[0]),
+                    note=f"median of {len(cc15[3])} pairs (range {min(cc15[3]):.3f}-{max(cc15[3]):.3f})"))
+    return rows
