@@ -9,7 +9,9 @@ Inside one kernel, ``shell.run_cell("x = 1", store_history=True)`` is timed with
 * cc    - CodeCarbon's task API driven the only way it can be per cell: ``start_task()`` in
           ``pre_run_cell`` and ``stop_task()`` in ``post_run_cell`` (tracker created once).
 
-The added cost per cell is the median over rounds of (median cell time of the block minus the
+IPython's SQLite history writes are batched during the loop (for every arm): in a real notebook
+they happen in IPython's own thread between cells, but in a tight loop of cells they contend for
+a lock with the next cell and dominate the noise. The added cost per cell is the median over rounds of (median cell time of the block minus the
 median of the "off" block of the same round). A second kernel repeats off/ours with the widget
 off. Round trips (``execute_request`` to ``execute_reply`` through jupyter_client) are reported
 too, for scale; they are far noisier.
@@ -23,6 +25,10 @@ from ._util import CC_KW, Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
 SETUP = """
 import time as _t, json as _j
 import benchmarks._nonet as _nn; _nn.install()
+# IPython writes each cell's input to its SQLite history from its own thread, holding a lock the
+# next cell's store_inputs() waits on; in a tight loop of cells that contention (disk commits)
+# swamps everything else. In a notebook it happens between cells; batch it here, for every arm.
+get_ipython().history_manager.db_cache_size = 10**6
 def _cells(n, code="x = 1"):
     sh = get_ipython(); pc = _t.perf_counter; rc = sh.run_cell; out = []
     for _ in range(n):

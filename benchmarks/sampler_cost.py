@@ -116,7 +116,7 @@ CONFIGS = [("none", 1.0), ("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0
 
 
 def run(cfg: Config) -> list[Row]:
-    seconds, rounds, direct = cfg.pick((20.0, 2, 2000), (2.5, 1, 200))
+    seconds, rounds, direct = cfg.pick((15.0, 2, 2000), (2.5, 1, 200))
     env = bench_env(cfg.workdir / "sampler")
     res: dict = {c: [] for c in CONFIGS}
     for r in range(rounds):
@@ -159,11 +159,12 @@ def run(cfg: Config) -> list[Row]:
     per_tick_cc = cc_meas + cc_mon
     return [
         Row(sec, f"CPU per sample, live sampler thread at 1 s ({sensors}; samples CSV listener)",
-            fmt_t(o1), peer=f"{fmt_t(cc_meas)} per measurement (+ {fmt_t(cc_mon)} per 1 s monitor run)",
-            ratio=f"{fmt_x(cc_meas / o1)} cheaper", target="< 0.1 ms and >= 10x cheaper",
-            met=o1 < 1e-4 and cc_meas / o1 >= 10,
-            note=f"thread_time per timer run; CodeCarbon's measurement + monitor per second at "
-                 f"measure_power_secs=1: {fmt_t(per_tick_cc)} ({fmt_x(per_tick_cc / o1)})"),
+            fmt_t(o1), peer=f"{fmt_t(per_tick_cc)} per 1 s sample (measurement {fmt_t(cc_meas)} + "
+                            f"power monitor {fmt_t(cc_mon)})",
+            ratio=f"{fmt_x(per_tick_cc / o1)} cheaper", target="< 0.1 ms and >= 10x cheaper",
+            met=o1 < 1e-4 and per_tick_cc / o1 >= 10,
+            note="thread_time per timer-thread run; CodeCarbon at measure_power_secs=1 runs both of its timers "
+                 f"every second; its measurement alone is {fmt_x(cc_meas / o1)} ours"),
         Row(sec, "CPU per sample, live sampler thread at 0.1 s", fmt_t(o01), target="< 0.1 ms", met=o01 < 1e-4),
         Row(sec, "CPU per sample, called directly on the main thread (thread_time)", fmt_t(d1),
             peer=f"measure {fmt_t(cc_dm)}, monitor {fmt_t(cc_dmon)}", ratio=f"{fmt_x(cc_dm / d1)} cheaper",

@@ -66,7 +66,7 @@ of $100,000) generated from a known nonlinear function of the features plus nois
 still means something.
 
 **Size.** The environment variable `JC_EXAMPLE_SIZE` picks the size: `full` (default: 100
-trees, about 10-30 s on a laptop) or `small` (40 trees, used by the test suite and CI).
+trees, about 10-30 s on a laptop) or `small` (60 trees, used by the test suite and CI).
 
 ```
 pip install torch==2.13.0   # only needed for the GPT notebook; pin it, see docs/examples.md
@@ -94,7 +94,7 @@ import jupyter_carbon as jc
 
 SIZE = os.environ.get("JC_EXAMPLE_SIZE", "full")
 assert SIZE in ("small", "full"), f"JC_EXAMPLE_SIZE must be small or full, not {SIZE!r}"
-N_TREES = {"full": 100, "small": 40}[SIZE]
+N_TREES = {"full": 100, "small": 60}[SIZE]
 SEED = 0
 np.random.seed(SEED)
 print(f"size: {SIZE} ({N_TREES} trees)")
@@ -305,6 +305,7 @@ import os
 import time
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -647,9 +648,9 @@ wh_per_1k = row["energy_consumed"] * 1000 / (tokens / 1000)
 mg_per_1k = row["emissions"] * 1e6 / (tokens / 1000)
 print(f"train: {row['duration']:.1f} s, {row['energy_consumed'] * 1000:.3f} Wh, "
       f"{row['emissions'] * 1000:.3f} gCO2e for {tokens:,} tokens")
-print(f"ENERGY: {wh_per_1k * 1000:.3f} mWh and {mg_per_1k:.3f} mgCO2e per 1,000 tokens "
-      f"(cpu {row['cpu_energy'] * 1000:.3f} Wh, gpu {row['gpu_energy'] * 1000:.3f} Wh, "
-      f"ram {row['ram_energy'] * 1000:.3f} Wh)")
+parts = ", ".join(f"{c} {row[c + '_energy'] * 1000:.3f} Wh ({row[c + '_method']})"
+                  for c in ("cpu", "gpu", "ram") if pd.notna(row[c + "_energy"]))
+print(f"ENERGY: {wh_per_1k * 1000:.3f} mWh and {mg_per_1k:.3f} mgCO2e per 1,000 tokens; {parts}")
 """),
     ("md", r"""
 ## Two model sizes side by side
@@ -669,8 +670,6 @@ tiny_history, tiny_tokens = train(tiny, tiny_cfg)
 print(f"trained on {tiny_tokens:,} tokens; final val loss {tiny_history[-1][2]:.3f}")
 """),
     ("code", r"""
-import pandas as pd
-
 rows = []
 for label, m, hist, n_tok in (("train", model, history, tokens), ("train-tiny", tiny, tiny_history, tiny_tokens)):
     r = cell_row(label)

@@ -42,6 +42,9 @@ def patch_nvml(monkeypatch, gpus: list[FakeGpu]):
     """Patch the real ``pynvml`` module's entry points with a fake driver of ``gpus``."""
     import pynvml
 
+    import jupyter_carbon.sensors.nvml as nv
+
+    monkeypatch.setattr(nv, "_driver_present", lambda: True)  # as on a machine with the driver
     state = {"init": 0, "shutdown": 0}
 
     def handle(i):

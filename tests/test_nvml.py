@@ -79,6 +79,10 @@ def test_error_mid_run_fails_one_sensor_only(monkeypatch):
 
 
 def test_no_driver_is_silent(monkeypatch):
+    import jupyter_carbon.sensors.nvml as nv
+
+    monkeypatch.setattr(nv, "_driver_present", lambda: True)
+
     def boom():
         raise pynvml.NVMLError(pynvml.NVML_ERROR_LIBRARY_NOT_FOUND)
     monkeypatch.setattr(pynvml, "nvmlInit", boom)

@@ -32,6 +32,19 @@ class Clock:
         return self.t
 
 
+@pytest.fixture(autouse=True)
+def dummy_comm(monkeypatch):
+    """Widgets get the ``comm`` package's no-op comm, whatever ran before in this process.
+
+    Once ipykernel has been imported (other tests do), ``comm.create_comm`` makes
+    ipykernel comms, and without a running kernel ipywidgets then skips sending state
+    altogether, so there would be no messages to count.
+    """
+    import comm
+
+    monkeypatch.setattr(comm, "create_comm", lambda *a, **kw: comm.DummyComm(*a, **kw))
+
+
 @pytest.fixture
 def session(notebook_dir):
     """A real CarbonSession whose meter replays a constant 50 W CPU on a test clock."""
@@ -53,13 +66,17 @@ def session(notebook_dir):
 
 
 def record_sends(w):
-    """Record every comm message the widget sends: (thread name, data)."""
+    """Record every comm message the widget sends: (thread name, data).
+
+    Patched at ``Widget._send`` (every state message goes through it) rather than on the
+    comm: outside a kernel the comm may be ipykernel's, which drops messages silently.
+    """
     sent = []
 
-    def send(data=None, metadata=None, buffers=None):
-        sent.append((threading.current_thread().name, data))
+    def send(msg, buffers=None):
+        sent.append((threading.current_thread().name, msg))
 
-    w.comm.send = send
+    w._send = send
     return sent
 
 
@@ -234,9 +251,9 @@ _parent = contextvars.ContextVar("shell_parent")  # stands in for ipykernel 7.0'
 
 
 def _send_like_ipykernel_70(sent):
-    def send(data=None, metadata=None, buffers=None):
+    def send(msg, buffers=None):
         parent = _parent.get()  # raises LookupError on a thread that never set it, as 7.0.x does
-        sent.append((threading.current_thread().name, parent, data))
+        sent.append((threading.current_thread().name, parent, msg))
     return send
 
 
@@ -247,7 +264,7 @@ def test_ipykernel_70_context_mode_sends_from_the_thread_with_the_cells_parent(s
     _parent.set({"msg_id": "cell-1"})
     w = CarbonWidget(s, min_period=0, thread_mode="context")
     sent = []
-    w.comm.send = _send_like_ipykernel_70(sent)
+    w._send = _send_like_ipykernel_70(sent)
     _parent.set({"msg_id": "cell-2"})
     s.begin_cell(2, None)  # main thread: captures the context of this cell
     out = []
@@ -267,7 +284,7 @@ def test_thread_send_failures_fall_back_to_cell_boundaries_silently(session, cap
     _parent.set({"msg_id": "main"})
     w = CarbonWidget(s, min_period=0, thread_mode="thread")  # as if 7.0.x were not detected
     sent = []
-    w.comm.send = _send_like_ipykernel_70(sent)
+    w._send = _send_like_ipykernel_70(sent)
     s.begin_cell(4, None)
 
     def sampler_ticks():

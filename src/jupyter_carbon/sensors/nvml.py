@@ -7,6 +7,7 @@ newer), power sampling otherwise. Only the GPUs this process may use are counted
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, field
 
 from .base import GPU, Reading, Sensor
@@ -80,9 +81,19 @@ def visible_indices(count: int, uuids: list[str], env: dict | None = None) -> li
     return out
 
 
+def _driver_present() -> bool:
+    """Cheap check before importing pynvml (~13 ms): on Linux the NVIDIA driver leaves traces."""
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(p) for p in ("/proc/driver/nvidia", "/dev/nvidiactl",
+                                           "/usr/lib/wsl/lib/libnvidia-ml.so.1"))
+
+
 def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
     """One sensor per visible GPU; no NVML (no driver, no library) is not an error."""
     if nvml is None:
+        if not _driver_present():
+            return NvmlDiscovery()
         try:
             import pynvml as nvml  # noqa: PLC0415 - deliberately lazy
         except Exception:

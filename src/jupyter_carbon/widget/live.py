@@ -78,7 +78,7 @@ def ipykernel_thread_mode(version: str | None = None) -> str:
     return "context" if str(version).startswith("7.0.") or str(version) == "7.0" else "thread"
 
 
-_FAST = ("power", "spark", "running", "status")
+_CELL_KEYS = ("running", "totals", "recent", "intensity", "sensors", "status")
 
 
 class CarbonWidget(anywidget.AnyWidget):
@@ -108,11 +108,11 @@ class CarbonWidget(anywidget.AnyWidget):
         self.frontends: dict[str, int] = {}  # front-end app name -> views that said hello
         self.closed = False
         self._send_lock = threading.Lock()  # one sender at a time (sampler or main thread)
-        self._pending_lock = threading.Lock()  # guards _pending/_gen only, never held while sending
-        self._pending: dict[str, Any] = {}
-        self._gen = 0  # bumped by every main-thread event
+        self._pending_lock = threading.Lock()  # guards the next three; never held while sending
+        self._pending: dict[str, Any] = {}  # changes a failed send left behind
+        self._slow_dirty = False  # session figures (cells, totals, intensity) need a recompute
+        self._gen = 0  # bumped by every session event
         self._last_sent = 0.0
-        self._dirty = False
         self._thread_failures = 0
         self._ctx: contextvars.Context | None = None
         self._meter = None
@@ -217,8 +217,7 @@ class CarbonWidget(anywidget.AnyWidget):
             return
         started = time.monotonic()
         if started - self._last_sent < self.min_period - _JITTER_S:
-            self._dirty = True
-            return
+            return  # the next sample after the period carries the latest figures
         try:
             self._flush_from_thread(sample, started)
         except Exception as exc:  # never into the sampler; count, and fall back if it persists
@@ -227,32 +226,41 @@ class CarbonWidget(anywidget.AnyWidget):
     def _flush_from_thread(self, sample, started: float) -> None:
         with self._pending_lock:
             gen = self._gen
-        fast = self._fast_state(sample)
+            slow_needed, self._slow_dirty = self._slow_dirty, False
+        state = self._slow_state() if slow_needed else {}
+        state.update(self._fast_state(sample))
         with self._send_lock:
             if self.closed:
                 return
             with self._pending_lock:
                 if self._gen != gen:
-                    # A cell started or ended while we computed: the main thread's figures win.
-                    fast.pop("running", None)
-                changes = {**fast, **self._pending}
+                    # A cell started or ended while we computed: what we read about cells may
+                    # predate it (the main thread may even have sent newer figures). Send the
+                    # power figures now; the cell figures are recomputed on the next tick.
+                    for key in _CELL_KEYS:
+                        state.pop(key, None)
+                    self._slow_dirty = True
+                changes = {**self._pending, **state}
                 self._pending.clear()
-            changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
-            if changes:
-                ctx = self._ctx if self.thread_mode == "context" else None
-                try:
-                    if ctx is not None:
-                        ctx.run(self._apply, changes)
-                    else:
-                        self._apply(changes)
-                except Exception:
-                    with self._pending_lock:  # keep what did not go out for the next try
-                        for k, v in changes.items():
-                            self._pending.setdefault(k, v)
-                    raise
-                self._thread_failures = 0
+            self._send_changes(changes, context=self._ctx if self.thread_mode == "context" else None)
+            self._thread_failures = 0
             self._last_sent = started
-            self._dirty = False
+
+    def _send_changes(self, changes: dict[str, Any], context: contextvars.Context | None = None) -> None:
+        """Send what differs from the synced state (caller holds ``_send_lock``)."""
+        changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        if not changes:
+            return
+        try:
+            if context is not None:
+                context.run(self._apply, changes)
+            else:
+                self._apply(changes)
+        except Exception:
+            with self._pending_lock:  # keep what did not go out for the next try
+                for k, v in changes.items():
+                    self._pending.setdefault(k, v)
+            raise
 
     def _thread_failed(self, exc: BaseException) -> None:
         self._thread_failures += 1
@@ -263,47 +271,51 @@ class CarbonWidget(anywidget.AnyWidget):
 
     # --- main thread ---------------------------------------------------------------------------
     def _on_event(self, event: str, payload) -> None:
+        """Session events (kernel main thread): cheap unless a message goes out right now."""
         if self.closed:
             return
         if event == "config":
             self._bind_meter()
         if event == "cell_start":
             self._capture_context()
-        slow = self._slow_state()
         with self._pending_lock:
             self._gen += 1
-            self._pending.update(slow)
+            self._slow_dirty = True
         force = self.thread_mode == "boundary" and event != "cell_start"
-        self.flush(force=force)
+        try:
+            self.flush(force=force)
+        except Exception:
+            pass  # kept pending; never into the user's cell
 
     def flush(self, *, force: bool = False) -> bool:
-        """Send pending main-thread state now (from the main thread); False if deferred."""
+        """Send the session's figures now (main thread); False if left to the sampler's next tick."""
         if self.closed:
             return False
         started = time.monotonic()
         if not force and started - self._last_sent < self.min_period - _JITTER_S:
-            self._dirty = True  # the sampler's next tick sends it
             return False
         if not self._send_lock.acquire(timeout=0.01):
-            self._dirty = True  # the sampler is sending right now; it takes ours next tick
-            return False
+            return False  # the sampler is sending right now; it takes ours on its next tick
         try:
             if self.closed:
                 return False
             with self._pending_lock:
+                slow_needed, self._slow_dirty = self._slow_dirty, False
                 changes = dict(self._pending)
                 self._pending.clear()
             if self.thread_mode == "boundary":
                 latest = self.session.meter.sampler.latest()
                 if latest is not None:
-                    fast = self._fast_state(latest)
-                    fast.pop("running", None)
-                    changes = {**fast, **changes}
-            changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
-            if changes:
-                self._apply(changes)
+                    changes.update(self._fast_state(latest))
+            if slow_needed:
+                changes.update(self._slow_state())  # the main thread's view of cells wins
+            try:
+                self._send_changes(changes)
+            except Exception:
+                with self._pending_lock:
+                    self._slow_dirty = self._slow_dirty or slow_needed
+                raise
             self._last_sent = started
-            self._dirty = False
             return True
         finally:
             self._send_lock.release()
