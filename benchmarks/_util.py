@@ -86,6 +86,13 @@ def fmt_x(r: float) -> str:
     return f"{r:.3f}x" if r < 2 else f"{r:.2f}x"
 
 
+def fmt_vs(r: float, better: str = "cheaper", worse: str = "costlier") -> str:
+    """``r`` = theirs / ours: "12.3x cheaper" when ours wins, "2.10x costlier" when it loses."""
+    if r != r or r <= 0:
+        return "n/a"
+    return f"{fmt_x(r)} {better}" if r >= 1 else f"{fmt_x(1 / r)} {worse}"
+
+
 def fmt_mb(b: float) -> str:
     return f"{b / 2**20:+.1f} MB" if abs(b) >= 0.1 * 2**20 else f"{b / 2**10:+.0f} kB"
 

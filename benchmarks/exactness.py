@@ -104,25 +104,32 @@ def replay(scale: float, passes: int) -> dict:
             sensors = [ReplaySensor(trace, t0=t0, mode="counter", name="counter"),
                        ReplaySensor(trace, t0=t0, mode="power", name="power")]
             meter = Meter(sensors, interval=1.0).start()  # the default interval
+            fast = Meter([ReplaySensor(trace, t0=t0, mode="power", name="power")], interval=0.1).start()
             cur.update(trace=trace, t0=t0)
             rec = {"name": name, "pass": p, "windows": []}
             for (a, b) in windows:
                 while clock() < t0 + a:
                     time.sleep(min(0.002, max(0.0, t0 + a - clock())))
                 w = meter.begin()
+                w_fast = fast.begin()
                 cc.start_task()
                 c_start = cc._last_measured_time
                 _busy_until(t0 + b)
                 emis = cc.stop_task()
+                m_fast = w_fast.end()
                 m = w.end()
                 s0 = w.start.mono - t0
                 truth = trace.energy(s0, s0 + m.duration_s)
                 cc_truth = trace.energy(c_start - t0, c_start - t0 + last["d"])
                 e = {d.name: d.energy_j for d in m.devices}
+                f0 = w_fast.start.mono - t0
+                fast_truth = trace.energy(f0, f0 + m_fast.duration_s)
                 rec["windows"].append({"truth": truth, "counter": e["counter"], "power": e["power"],
                                        "cc_truth": cc_truth, "cc": emis.cpu_energy * J_PER_KWH,
-                                       "dur": m.duration_s, "cc_dur": last["d"]})
+                                       "dur": m.duration_s, "cc_dur": last["d"],
+                                       "power_0.1": m_fast.energy_j, "truth_0.1": fast_truth})
             meter.close()
+            fast.close()
             cur["trace"] = None
             out.append(rec)
     return {"scenarios": out}
@@ -197,17 +204,19 @@ def run(cfg: Config) -> list[Row]:
     for name, ws in by_name.items():
         errs = {k: [_err(w[k], w["truth"]) for w in ws] for k in ("counter", "power")}
         errs["cc"] = [_err(w["cc"], w["cc_truth"]) for w in ws]
+        errs["power_0.1"] = [_err(w["power_0.1"], w["truth_0.1"]) for w in ws]
         worst = {k: max(v, key=abs) for k, v in errs.items()}
         detail[name] = {"windows": len(ws), "errors": errs}
         if len(ws) > passes:
             what = f"worst of {len(ws)} cells"
         else:
             what = f"{ws[0]['dur']:.1f} s window" + (f", worst of {passes} passes" if passes > 1 else "")
-        ok = abs(worst["counter"]) < 0.005 and abs(worst["power"]) < 0.005
-        rows.append(Row(sec, f"{name}: energy error ({what})",
-                        f"counter {fmt_pct(worst['counter'])}, power {fmt_pct(worst['power'])}",
-                        peer=fmt_pct(worst["cc"]), target="< 0.5% (both modes)", met=ok,
-                        note="CodeCarbon: task API on the same trace"))
+        rows.append(Row(sec, f"{name}, ours in counter mode vs CodeCarbon ({what})", fmt_pct(worst["counter"]),
+                        peer=fmt_pct(worst["cc"]), target="< 0.5%", met=abs(worst["counter"]) < 0.005,
+                        note="worst signed energy error; CodeCarbon: task API on the same trace"))
+        rows.append(Row(sec, f"{name}, ours in power mode (power-only sensor, 1 s sampling)",
+                        fmt_pct(worst["power"]), target="< 0.5%", met=abs(worst["power"]) < 0.005,
+                        note=f"the same power-only sensor sampled at 0.1 s: {fmt_pct(worst['power_0.1'])}"))
     cfg.facts["exactness"] = detail
     o = median([_err(r["energy"], r["truth"]) for r in wc["ours"]])
     c = median([_err(r["energy"], r["truth"]) for r in wc["cc"]])

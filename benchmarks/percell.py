@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import statistics
 
-from ._util import CC_KW, Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
+from ._util import CC_KW, Config, Kernel, Row, bench_env, fmt_t, fmt_vs, fmt_x, median
 
 SETUP = """
 import time as _t, json as _j
@@ -164,7 +164,7 @@ def run(cfg: Config) -> list[Row]:
         Row(sec, f"added per trivial cell, in-kernel `run_cell` x {n} per arm (widget on, CSV row "
                  "written and flushed)", fmt_t(ours), base=f"cell alone: {fmt_t(off)}",
             peer=f"{fmt_t(cc)} (start_task/stop_task per cell)",
-            ratio=f"{fmt_x(cc / ours)} cheaper" if ours > 0 else "n/a",
+            ratio=fmt_vs(cc / ours) if ours > 0 else "n/a",
             target="< 0.3 ms at the median", met=ours < 0.3e-3,
             note=f"means: ours {fmt_t(ours_mean)}, CodeCarbon {fmt_t(cc_mean)}; "
                  f"{a.get('csv_rows', 0)} CSV rows written"),

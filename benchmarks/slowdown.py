@@ -9,6 +9,10 @@ Configurations: jupyter-carbon's session (sampler + samples CSV) at 1 s and 0.1 
 CodeCarbon ``OfflineEmissionsTracker.start()`` with ``measure_power_secs=1`` and the default 15
 (both also run their fixed 1 s power-monitor timer). Pausing/resuming means stopping and
 starting the threads (``sampler.stop()/start()``; CodeCarbon's two ``PeriodicScheduler``s).
+
+A control arm runs a thread that wakes every 0.1 s and does nothing: its ratio is the noise
+floor of the method on this machine (on a loaded machine, pairs scatter by several percent
+either way; a ratio below 1 means "no slowdown this method can resolve").
 """
 from __future__ import annotations
 
@@ -39,7 +43,28 @@ def segments(mode: str, interval: float, iters: int, pairs: int) -> dict:
     """Worker: alternate tracker-stopped / tracker-running segments of ``work(iters)``."""
     from . import _trackers
 
-    if mode == "ours":
+    if mode == "control":
+        import threading
+
+        ev = threading.Event()
+        th: list = []
+        ticks = [0]
+
+        def loop():
+            while not ev.wait(interval):
+                ticks[0] += 1
+
+        def on():
+            ev.clear()
+            th[:] = [threading.Thread(target=loop, daemon=True)]
+            th[0].start()
+
+        def off():
+            ev.set()
+            if th:
+                th[0].join()
+        count = lambda: ticks[0]  # noqa: E731
+    elif mode == "ours":
         s = _trackers.carbon_session(interval)
         on, off = s.meter.sampler.start, s.meter.sampler.stop
         count = lambda: s.meter.sampler.samples_taken  # noqa: E731
@@ -69,11 +94,11 @@ def segments(mode: str, interval: float, iters: int, pairs: int) -> dict:
     return res
 
 
-CONFIGS = [("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0)]
+CONFIGS = [("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0), ("control", 0.1)]
 
 
 def run(cfg: Config) -> list[Row]:
-    seg, pairs = cfg.pick((3.0, 6), (0.4, 2))
+    seg, pairs = cfg.pick((2.0, 9), (0.4, 2))
     env = bench_env(cfg.workdir / "slowdown")
     iters = run_worker("slowdown", "calibrate", {"seconds": seg}, env=env, cwd=cfg.workdir)["iters"]
     out = {}
@@ -99,4 +124,8 @@ def run(cfg: Config) -> list[Row]:
     rows.append(Row(sec, "CodeCarbon at its default (measure_power_secs=15, 1 s monitor)", "",
                     base=fmt_t(cc15[1]), peer=fmt_x(cc15[0]),
                     note=f"median of {len(cc15[3])} pairs (range {min(cc15[3]):.3f}-{max(cc15[3]):.3f})"))
+    ctl = out[("control", 0.1)]
+    rows.append(Row(sec, "control: a do-nothing thread waking every 0.1 s (the method's noise floor)",
+                    fmt_x(ctl[0]), base=fmt_t(ctl[1]),
+                    note=f"median of {len(ctl[3])} pairs (range {min(ctl[3]):.3f}-{max(ctl[3]):.3f})"))
     return rows

@@ -41,8 +41,17 @@ def dummy_comm(monkeypatch):
     altogether, so there would be no messages to count.
     """
     import comm
+    from ipywidgets.widgets.widget import _instances
 
     monkeypatch.setattr(comm, "create_comm", lambda *a, **kw: comm.DummyComm(*a, **kw))
+    before = set(_instances)
+    yield
+    for model_id in set(_instances) - before:  # close what the test made, while comm is patched
+        w = _instances.get(model_id)
+        if w is not None:
+            if hasattr(w, "detach"):
+                w.detach()
+            w.close()
 
 
 @pytest.fixture
@@ -238,7 +247,7 @@ def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(noteb
 # --- ipykernel 7.0.x ----------------------------------------------------------------------
 
 def test_ipykernel_version_detection():
-    from jupyter_carbon.widget.live import ipykernel_thread_mode
+    from jupyter_carbon.kernel_compat import ipykernel_thread_mode
 
     assert ipykernel_thread_mode("7.0.0") == "context"
     assert ipykernel_thread_mode("7.0.1") == "context"

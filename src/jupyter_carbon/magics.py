@@ -89,24 +89,44 @@ def carbon_cell_transform(lines: list[str]) -> list[str]:
 
 
 class LiveLine:
-    """A line updated in place from the sampler thread (at most twice a second)."""
+    """A line updated in place from the sampler thread (at most twice a second).
+
+    Sends happen on the sampler thread; on ipykernel 7.0.x inside the cell's copied context
+    (see ``kernel_compat``). After repeated failures it stops updating and the summary
+    still replaces it when the cell ends.
+    """
 
     PERIOD_S = 0.5
+    MAX_FAILURES = 3
 
     def __init__(self, session: CarbonSession):
+        from .kernel_compat import capture_context
+
         self.session = session
         self._last = 0.0
+        self._failures = 0
+        self._ctx = capture_context()
         self.handle = display(_Text(live_text(session.running_measurement())), display_id=True)
         session.meter.sampler.add_listener(self._on_sample)
 
     def _on_sample(self, sample) -> None:
         now = time.monotonic()
-        if now - self._last < self.PERIOD_S:
+        if now - self._last < self.PERIOD_S or self.handle is None:
             return
         self._last = now
         m = self.session.running_measurement(sample)
-        if m is not None and self.handle is not None:
-            self.handle.update(_Text(live_text(m)))
+        if m is None:
+            return
+        try:
+            if self._ctx is not None:
+                self._ctx.run(self.handle.update, _Text(live_text(m)))
+            else:
+                self.handle.update(_Text(live_text(m)))
+            self._failures = 0
+        except Exception:
+            self._failures += 1
+            if self._failures >= self.MAX_FAILURES:
+                self.session.meter.sampler.remove_listener(self._on_sample)
 
     def finish(self, summary) -> None:
         self.session.meter.sampler.remove_listener(self._on_sample)

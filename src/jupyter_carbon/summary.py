@@ -6,7 +6,7 @@ import html
 
 from .engine.measurement import Measurement
 from .equivalents import car_distance
-from .units import fmt_duration, fmt_energy_j, fmt_mass_g, fmt_power_w
+from .units import fmt_duration, fmt_energy_j, fmt_energy_wh, fmt_mass_g, fmt_power_w
 
 
 def _source(m: Measurement) -> str:
@@ -18,7 +18,7 @@ def _source(m: Measurement) -> str:
 def live_text(m: Measurement) -> str:
     label = f"{m.label}: " if m.label else ""
     comps = " · ".join(f"{c} {fmt_power_w(e.power_w)}" for c, e in m.by_component.items())
-    return (f"⏱ {label}running {fmt_duration(m.duration_s)} · {fmt_energy_j(m.energy_j)} · "
+    return (f"{label}running {fmt_duration(m.duration_s)} · {fmt_energy_j(m.energy_j)} · "
             f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e · {comps}")
 
 
@@ -38,13 +38,17 @@ class CellSummary:
         idle = ""
         if m.above_idle_j is not None:
             idle = f" ({fmt_energy_j(m.above_idle_j)} above idle)"
-        return (f"{label}{fmt_duration(m.duration_s)}, {m.energy_kwh:.3g} kWh{idle}, "
-                f"{m.emissions_kg:.3g} kg CO2e{status}")
+        return (f"{label}{fmt_duration(m.duration_s)} · {fmt_energy_wh(m.energy_kwh * 1000)}{idle} · "
+                f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e{status}")
+
+    def _totals(self) -> str:
+        """The CSV's units, for people who copy figures: kWh and kg."""
+        return f"total {self.m.energy_kwh:.4g} kWh, {self.m.emissions_kg:.4g} kg CO2e"
 
     def _footer(self) -> str:
         m = self.m
         pue = f" · PUE {m.pue:g}" if m.pue != 1 else ""
-        return f"{_source(m)}{pue} · {car_distance(m.emissions_kg * 1000)}"
+        return f"{self._totals()} · {_source(m)}{pue} · {car_distance(m.emissions_kg * 1000)}"
 
     def __repr__(self) -> str:
         lines = [f"jupyter-carbon · {self._headline()}"]
@@ -65,7 +69,7 @@ class CellSummary:
             for c, w, e, method, kind in self._rows())
         return (
             "<div class='jupyter-carbon-summary' style='font-size:12px;line-height:1.4'>"
-            f"<b>🌱 {esc(self._headline())}</b>"
+            f"<b>jupyter-carbon · {esc(self._headline())}</b>"
             "<table style='border-collapse:collapse;margin:2px 0'>"
             "<tr><th style='text-align:left'>part</th><th>power</th><th>energy</th>"
             f"<th style='text-align:left'>method</th></tr>{rows}</table>"

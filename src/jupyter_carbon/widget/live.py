@@ -5,15 +5,16 @@ How updates flow
 * The sampler thread calls ``_on_sample`` after every sample. At most once per
   ``min_period`` (0.5 s) it computes the fast-changing part of the state (watts now, the
   sparkline, the running cell so far, status) and sends every trait that changed in one
-  comm message (``hold_sync``). Samples in between only mark the state dirty; the next
-  sample after the period sends the latest figures, so a burst of 1,000 samples costs at
-  most a couple of messages, and the kernel never waits on the browser (comm messages
-  go out through ipykernel's IOPub thread).
+  comm message (``hold_sync``). Samples in between are skipped; the next sample after
+  the period sends the latest figures, so a burst of 1,000 samples costs at most a
+  couple of messages, and the kernel never waits on the browser (comm messages go out
+  through ipykernel's IOPub thread).
 * Cell start/end and configuration changes arrive on the kernel's main thread
-  (``_on_event``): they recompute totals, the last cells and the intensity, and send
-  them at once unless a message went out less than ``min_period`` ago, in which case
-  the sampler's next tick carries them. The main thread never blocks on the sampler:
-  if a send is in progress it leaves its update to the sampler.
+  (``_on_event``): they mark the session figures (running cell, totals, last cells,
+  intensity) for a recompute and send them at once unless a message went out less than
+  ``min_period`` ago, in which case the sampler's next tick computes and carries them.
+  The main thread never blocks on the sampler: if a send is in progress it leaves its
+  update to the sampler.
 * Nothing here prints, and an error on the sampler thread never escapes into it.
 
 ipykernel 7.0.x
@@ -39,6 +40,7 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from ..kernel_compat import ipykernel_thread_mode
 from . import state as st
 from .fallback import html_summary, text_summary
 
@@ -64,18 +66,6 @@ def _asset(name: str) -> Path | None:
     if source.is_file():
         return source
     return None
-
-
-def ipykernel_thread_mode(version: str | None = None) -> str:
-    """``"context"`` on ipykernel 7.0.x (see the module docstring), else ``"thread"``."""
-    if version is None:
-        try:
-            import ipykernel
-
-            version = ipykernel.__version__
-        except Exception:
-            return "thread"
-    return "context" if str(version).startswith("7.0.") or str(version) == "7.0" else "thread"
 
 
 _CELL_KEYS = ("running", "totals", "recent", "intensity", "sensors", "status")
