@@ -2,7 +2,8 @@
 
 Runs every benchmark (each in its own fresh interpreters and kernels, one after the other so
 they do not disturb each other), prints one table and writes it as markdown (default
-``docs/benchmarks.md``). Exit status 0 when every benchmark ran, whether or not its target was
+``docs/benchmarks.md``; with ``--quick`` a file in the temp directory, so a smoke run never
+replaces the published full run). Exit status 0 when every benchmark ran, whether or not its target was
 met (targets depend on the machine); 1 when a benchmark failed to run.
 """
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import shutil
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -46,7 +49,8 @@ def warm_up(cfg: Config) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
     ap.add_argument("--quick", action="store_true", help="smoke run: fewer repetitions (< 2 minutes)")
-    ap.add_argument("--out", default=str(REPO / "docs" / "benchmarks.md"), help="markdown output path")
+    ap.add_argument("--out", default=None, help="markdown output path (default: docs/benchmarks.md; "
+                                                 "with --quick: jupyter-carbon-benchmarks-quick.md in the temp dir)")
     ap.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     args = ap.parse_args(argv)
@@ -56,6 +60,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
 
     cfg = Config(quick=args.quick, verbose=not args.quiet)
+    try:
+        return _run(args, names, cfg)
+    finally:
+        shutil.rmtree(cfg.workdir, ignore_errors=True)  # kernels' CSVs, the simulated day's logs
+
+
+def _run(args, names: list[str], cfg: Config) -> int:
     t0 = time.perf_counter()
     load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     warm_up(cfg)
@@ -87,7 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks" + (" --quick" if args.quick else "") + (
         f" --only {args.only}" if args.only else "")
     md = markdown(rows, cfg.facts, quick=args.quick, elapsed_s=elapsed, methods=methods, command=command)
-    out = Path(args.out)
+    out = Path(args.out) if args.out else (
+        Path(tempfile.gettempdir()) / "jupyter-carbon-benchmarks-quick.md" if args.quick
+        else REPO / "docs" / "benchmarks.md")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(md, encoding="utf-8")
     print(f"wrote {out}")

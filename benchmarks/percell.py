@@ -11,8 +11,8 @@ Inside one kernel, ``shell.run_cell("x = 1", store_history=True)`` is timed with
 
 IPython's SQLite history writes are batched during the loop (for every arm): in a real notebook
 they happen in IPython's own thread between cells, but in a tight loop of cells they contend for
-a lock with the next cell and dominate the noise. The added cost per cell is the median over rounds of (median cell time of the block minus the
-median of the "off" block of the same round). A second kernel repeats off/ours with the widget
+a lock with the next cell and dominate the noise. The added cost per cell is the median over
+rounds of (median cell time of the block minus the median of the "off" block of the same round). A second kernel repeats off/ours with the widget
 off. Round trips (``execute_request`` to ``execute_reply`` through jupyter_client) are reported
 too, for scale; they are far noisier.
 """
@@ -77,7 +77,7 @@ def _breakdown(n):
     except Exception:
         wd = None
     if wd is not None:
-        out["widget _slow_state() (x2 per cell, even when throttled)"] = tm(wd._slow_state)
+        out["widget _slow_state() (each time widget state is built)"] = tm(wd._slow_state)
     rec = s.history[-1] if s.history else None
     out["session._notify (all listeners, per event)"] = tm(lambda: s._notify("cell_end", rec))
     return out

@@ -3,6 +3,7 @@
     python examples/_build_notebooks.py            # rewrite both notebooks, outputs cleared
     python examples/_build_notebooks.py --execute  # ... then run them in place (full size)
     python examples/_build_notebooks.py --execute gpt_training.ipynb   # just one
+    python examples/_build_notebooks.py --markdown  # only update the text, keep the outputs
 
 Edit the cells here, not in the .ipynb files, then re-execute so the committed notebooks carry
 the outputs of a real run:
@@ -244,9 +245,7 @@ that reads CSV can use it. `jc.read_log` returns a typed pandas DataFrame. This 
 is written when it ends, so it is not in the plot yet.
 """),
     ("code", r"""
-from jupyter_carbon.extension import get_session
-
-csv_path = get_session(get_ipython()).log.path  # <notebook>.carbon.csv beside this notebook
+csv_path = jc.log_path()  # <notebook>.carbon.csv beside this notebook
 log = jc.read_log(csv_path)
 log = log[log["session_id"] == log["session_id"].iloc[-1]]  # this kernel's run only
 names = [f"[{n}] {lab}" if isinstance(lab, str) and lab else f"[{n}]"
@@ -291,7 +290,7 @@ layer norm and a linear head over the vocabulary.
 | size | model | context × batch | steps | time |
 | --- | --- | --- | --- | --- |
 | `full` (default) | 4 layers, 4 heads, width 128 (0.8 M parameters) | 96 × 32 | 1000 | a few minutes on a laptop CPU; seconds on a GPU |
-| `small` (tests, CI) | 2 layers, 4 heads, width 64 (0.1 M parameters) | 64 × 16 | 500 | about 15-30 s on 2 CPU cores |
+| `small` (tests, CI) | 2 layers, 4 heads, width 64 (0.1 M parameters) | 64 × 16 | 500 | under a minute on 2 CPU cores |
 
 It runs on CUDA when PyTorch sees a GPU, else on the CPU. Install `torch==2.13.0` first (a bare
 `pip install torch` pulls gigabytes of CUDA packages), then `pip install -e '.[examples]'`.
@@ -633,9 +632,7 @@ that can be compared across model sizes and machines. It includes the periodic e
 which is part of what the cell cost.
 """),
     ("code", r"""
-from jupyter_carbon.extension import get_session
-
-csv_path = get_session(get_ipython()).log.path  # <notebook>.carbon.csv beside this notebook
+csv_path = jc.log_path()  # <notebook>.carbon.csv beside this notebook
 
 
 def cell_row(label):
@@ -680,6 +677,17 @@ for label, m, hist, n_tok in (("train", model, history, tokens), ("train-tiny", 
                  "mgCO2e / 1k tokens": r["emissions"] * 1e6 / (n_tok / 1000),
                  "final val loss": round(hist[-1][2], 3)})
 pd.DataFrame(rows).set_index("label").round(4)
+"""),
+    ("md", r"""
+Read the table as a whole. The small model is much cheaper per token, but not in proportion
+to its parameter count: per-step costs that do not shrink with the model (Python, launching
+small kernels, building batches) take a larger share, and the idle share of the machine
+(the RAM model, the CPU's floor) is paid per second whatever runs. It also learns much less in
+the same tokens: compare the final validation losses. Where the CPU figures are *estimated*
+(the `tdp-model` and `ram-model` methods above) they follow time and utilisation, not the
+actual circuitry, so treat small differences with care; on a machine with RAPL or a GPU with
+NVML the notebook reports measured counters instead. Other processes running on the machine
+at the same time are counted too (tracking mode `machine`).
 """),
     ("md", r"""
 ## Every cell
@@ -727,8 +735,28 @@ def execute(path: Path, timeout: int = 1800) -> float:
     return elapsed
 
 
+def update_markdown(names=NOTEBOOKS) -> None:
+    """Replace the markdown cells of the executed notebooks, keeping their outputs; refuses
+    when a code cell changed (then the notebook must be re-executed)."""
+    for name in names:
+        path = HERE / name
+        old = nbformat.read(path, as_version=4)
+        new = _notebook(*NOTEBOOKS[name])
+        if [(c.cell_type, c.source) for c in old.cells if c.cell_type == "code"] != \
+                [(c.cell_type, c.source) for c in new.cells if c.cell_type == "code"] \
+                or len(old.cells) != len(new.cells):
+            sys.exit(f"{name}: code cells changed; run with --execute instead")
+        for o, n in zip(old.cells, new.cells):
+            if o.cell_type == "markdown":
+                o.source = n.source
+        nbformat.write(old, path)
+
+
 if __name__ == "__main__":
     only = [a for a in sys.argv[1:] if a.endswith(".ipynb")]
+    if "--markdown" in sys.argv[1:]:
+        update_markdown(only or NOTEBOOKS)
+        sys.exit(0)
     paths = build(only or NOTEBOOKS)
     if "--execute" in sys.argv[1:]:
         for p in paths:

@@ -88,7 +88,8 @@ def _check_log(nb, log, path: Path, label: str, *, rivals_ok: tuple[str, ...] = 
     assert set(log["status"]) == {"ok"}
     assert {Path(p).resolve() for p in log["notebook"]} == {path.resolve()}
     assert log["session_id"].nunique() == 1
-    assert (log["energy_consumed"] > 0).all() and (log["emissions"] > 0).all()
+    assert (log["energy_consumed"] >= 0).all() and (log["emissions"] >= 0).all()
+    assert log["energy_consumed"].sum() > 0
 
     cell = _labelled_cell(nb, label)
     rows = log[log["label"] == label]

@@ -26,7 +26,7 @@ def test_load_prints_one_line_and_is_idempotent(shell, notebook_dir, capsys):
     status = [line for line in out if "measuring" in line]
     assert len(status) == 1
     assert "cpu: tdp-model" in status[0] and "FR" in status[0]
-    assert str(notebook_dir / "analysis.carbon.csv") in status[0]
+    assert "log: analysis.carbon.csv" in status[0]  # relative to the working directory
     run(shell, "%load_ext jupyter_carbon")
     assert "measuring" not in capsys.readouterr().out
     assert len(sampler_threads()) == 1

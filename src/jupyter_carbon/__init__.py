@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["track", "read_log", "intensity_from_mix", "Measurement", "ConfigError",
+__all__ = ["track", "read_log", "log_path", "intensity_from_mix", "Measurement", "ConfigError",
            "load_ipython_extension", "unload_ipython_extension", "__version__"]
 
 from .errors import ConfigError
@@ -27,6 +27,17 @@ def __getattr__(name):  # lazy: keeps `import jupyter_carbon` fast and side-effe
         from .intensity import intensity_from_mix
         return intensity_from_mix
     raise AttributeError(f"module 'jupyter_carbon' has no attribute {name!r}")
+
+
+def log_path():
+    """The CSV this IPython session logs its cells to (None when the extension is off)."""
+    from IPython import get_ipython
+
+    from .extension import get_session
+
+    ip = get_ipython()
+    session = get_session(ip) if ip is not None else None
+    return None if session is None else session.log.path
 
 
 def load_ipython_extension(ipython) -> None:

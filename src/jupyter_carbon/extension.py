@@ -40,10 +40,10 @@ def load(shell) -> None:
     session.begin_cell(shell.execution_count, _cell_id_of_parent(shell))
     print(status_line(session))
     if session.settings["widget"] and _in_kernel(shell):
-        from .widget import show_inline
+        from .widget import show_inline_soon
 
         try:
-            show_inline(session)
+            show_inline_soon(session)
         except Exception as exc:
             session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
 
@@ -86,7 +86,16 @@ def start_session(shell) -> CarbonSession:
 
 def status_line(session: CarbonSession) -> str:
     return (f"jupyter-carbon: measuring {session.setup.describe()} · "
-            f"{session.intensity_line()} · PUE {session.pue:g} · log: {session.log.path}")
+            f"{session.intensity_line()} · PUE {session.pue:g} · log: {_shown_path(session.log.path)}")
+
+
+def _shown_path(path) -> str:
+    """Relative to the working directory when inside it (short, and no home paths in
+    notebooks people share); absolute otherwise."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _hooks(shell, session: CarbonSession):
@@ -157,10 +166,6 @@ def _cell_id_of_parent(shell) -> str | None:
 
 
 def _kernel_id() -> str | None:
-    try:
-        from ipykernel import get_connection_file
+    from .log.paths import current_kernel_id  # no ipykernel import outside a kernel
 
-        name = Path(get_connection_file()).stem
-        return name[len("kernel-"):] if name.startswith("kernel-") else name
-    except Exception:
-        return None
+    return current_kernel_id()

@@ -94,6 +94,7 @@ class CarbonSession:
         self.totals = Totals()
         self.history: deque[CellRecord] = deque(maxlen=HISTORY)
         self.paused = False
+        self.closed = False
         self._listeners: list[Callable[[str, Any], None]] = []
         self._said: set[str] = set()
         self._rebuild_pending = False
@@ -127,6 +128,7 @@ class CarbonSession:
         self._notify("config", None)
 
     def close(self) -> None:
+        self.closed = True
         atexit.unregister(self._flush_samples)
         self.meter.sampler.remove_listener(self._on_sample)
         self.meter.sampler.stop()

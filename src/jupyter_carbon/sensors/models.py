@@ -26,16 +26,62 @@ class CpuTdpSensor(Sensor):
         self.name = name
         self.ncpu = ncpu or psutil.cpu_count() or os.cpu_count() or 1
         self.process = process
+        self._proc_stat: ProcStatBusy | None = None
         if cpu_times is not None:
             self._busy = cpu_times
         elif process:
             proc = psutil.Process()
             self._busy = lambda: sum(proc.cpu_times()[:4])  # user, system, children
         else:
-            self._busy = _system_busy_seconds
+            self._proc_stat = ProcStatBusy.open()
+            self._busy = self._proc_stat or _system_busy_seconds
 
     def read(self, now: float) -> Reading:
         return Reading(self.tdp_w * self._busy() / self.ncpu)
+
+    def close(self) -> None:
+        if self._proc_stat is not None:
+            self._proc_stat.close()
+
+
+class ProcStatBusy:
+    """Busy CPU-seconds from the first line of /proc/stat, on a descriptor kept open.
+
+    The same figure as psutil's (user + nice + system + irq + softirq) at a fraction of the
+    cost: one pread instead of open/read/close/parse of every line (~10x cheaper per sample).
+    """
+
+    def __init__(self, fd: int):
+        self._fd: int | None = fd
+        self._hz = os.sysconf("SC_CLK_TCK")
+
+    @classmethod
+    def open(cls, path: str = "/proc/stat") -> ProcStatBusy | None:
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        except (OSError, AttributeError):
+            return None
+        probe = cls(fd)
+        try:
+            probe()
+        except Exception:
+            probe.close()
+            return None
+        return probe
+
+    def __call__(self) -> float:
+        fd = self._fd
+        if fd is None:
+            return _system_busy_seconds()
+        f = os.pread(fd, 512, 0).split(b"\n", 1)[0].split()
+        if f[0] != b"cpu":
+            raise ValueError("unexpected /proc/stat layout")
+        return (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])) / self._hz
+
+    def close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def _system_busy_seconds() -> float:

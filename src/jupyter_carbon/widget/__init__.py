@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["show_inline", "show_sidebar", "detach", "get_widget"]
+__all__ = ["show_inline", "show_inline_soon", "show_sidebar", "detach", "get_widget"]
 
 _lock = threading.RLock()
 _widget = None  # the kernel's one CarbonWidget
@@ -44,6 +44,50 @@ def show_inline(session) -> None:
     handle = display(w, display_id=True)
     if handle is not None:
         w._handles.append(handle)
+
+
+def show_inline_soon(session) -> None:
+    """Display the live widget without making the kernel wait for it.
+
+    Importing ipywidgets and anywidget costs ~50 ms, more than the rest of ``%load_ext``
+    together, so ``%load_ext`` shows a one-line placeholder and a helper thread builds the
+    widget and swaps it in (in the cell's context on ipykernel 7.0.x, see kernel_compat).
+    """
+    from IPython.display import display
+
+    from ..kernel_compat import capture_context
+
+    handle = display(_Placeholder(), display_id=True)
+    if handle is None:
+        return
+    ctx = capture_context()
+
+    def build() -> None:
+        if getattr(session, "closed", False):
+            return
+        w = get_widget(session)
+        handle.update(w)
+        w._handles.append(handle)
+
+    def work() -> None:
+        try:
+            ctx.run(build) if ctx is not None else build()
+        except Exception as exc:
+            session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
+
+    threading.Thread(target=work, name="jupyter-carbon-widget", daemon=True).start()
+
+
+class _Placeholder:
+    """What the load cell shows for the few ms before the widget arrives (or without widgets)."""
+
+    TEXT = "jupyter-carbon: live widget starting… (%carbon widget shows it again)"
+
+    def __repr__(self) -> str:
+        return self.TEXT
+
+    def _repr_html_(self) -> str:
+        return f"<div style='font-size:12px;opacity:.7'>{self.TEXT}</div>"
 
 
 def show_sidebar(session) -> None:
