@@ -25,6 +25,7 @@ def test_load_prints_one_line_and_is_idempotent(shell, notebook_dir, capsys):
     out = capsys.readouterr().out.strip().splitlines()
     status = [line for line in out if "measuring" in line]
     assert len(status) == 1
+    assert len(out) == 1, out  # ONE line (no RAPL, a notebook path: nothing else to say)
     assert "cpu: tdp-model" in status[0] and "FR" in status[0]
     assert "log: analysis.carbon.csv" in status[0]  # relative to the working directory
     run(shell, "%load_ext jupyter_carbon")
@@ -173,6 +174,8 @@ def test_pause_resume_status_off_on(shell, notebook_dir, capsys):
     run(shell, "%carbon")
     out = capsys.readouterr().out
     assert "tdp-model" in out and "session:" in out and str(path) in out
+    for note in get_session(shell).setup.notes:  # e.g. the TDP default's caveat
+        assert f"note: {note}" in out
     run(shell, "%carbon off")
     assert sampler_threads() == []
     run(shell, "%carbon on")
@@ -221,6 +224,11 @@ def test_track_api_outside_ipython():
 
     assert f(1000) == 499500
     assert f.last is not None and f.last.label == "f"
+    from jupyter_carbon import runtime
+
+    assert len(sampler_threads()) == 1  # one process-wide sampler for every track()
+    runtime.shutdown()
+    assert sampler_threads() == []
 
 
 def test_foreign_csv_is_never_overwritten(shell, notebook_dir, capsys):
@@ -256,3 +264,15 @@ def test_unwritable_log_dir_falls_back_and_loses_nothing(shell, notebook_dir, ca
     assert sum(1 for ln in out.splitlines() if "jupyter-carbon" in ln and str(data_home) in ln) >= 1
     assert len([ln for ln in out.splitlines() if "fall" in ln.lower() or "unwritable" in ln.lower()
                 or "cannot write" in ln.lower()]) <= 2
+
+
+def test_track_inside_the_notebook_shares_the_one_sampler(shell, notebook_dir):
+    run(shell, "%load_ext jupyter_carbon")
+    run(shell, "import jupyter_carbon as jc\nwith jc.track('inner', intensity=100) as m:\n    sum(range(10**5))")
+    assert shell.user_ns["m"].energy_j > 0
+    assert len(sampler_threads()) == 1
+    from jupyter_carbon import runtime
+
+    assert runtime.get_meter() is get_session(shell).meter
+    run(shell, "%unload_ext jupyter_carbon")
+    assert sampler_threads() == []

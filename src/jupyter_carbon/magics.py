@@ -300,7 +300,7 @@ def status_report(s: CarbonSession) -> str:
         w = latest.watts[i] if latest is not None and i < len(latest.watts) else ch.watts
         state = f"FAILED ({ch.failed})" if ch.failed else fmt_power_w(w)
         lines.append(f"  {sensor.component:<4} {sensor.method:<12} {sensor.kind:<9} {state:>10}  {sensor.name}")
-    for msg in s.setup.messages:
+    for msg in s.setup.messages + s.setup.notes:
         lines.append(f"  note: {msg}")
     lines.append(f"  intensity: {s.intensity_line()} · PUE {s.pue:g}")
     if s.meter.baseline_w:

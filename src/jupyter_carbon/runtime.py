@@ -28,6 +28,27 @@ def current_setup() -> SensorSetup | None:
     return _setup
 
 
+def adopt(meter: Meter) -> None:
+    """Make ``meter`` (the IPython session's) the process meter, so ``jc.track()`` inside a
+    notebook shares its sampler instead of starting a second one."""
+    global _meter, _setup
+    with _lock:
+        if _meter is not None and _meter is not meter:
+            _meter.sampler.stop()
+            if _setup is not None:
+                _setup.close()
+            _setup = None
+        _meter = meter
+
+
+def release(meter: Meter) -> None:
+    """Forget ``meter`` (its owner closes it); the next ``get_meter()`` starts a fresh one."""
+    global _meter
+    with _lock:
+        if _meter is meter:
+            _meter = None
+
+
 def shutdown() -> None:
     """Stop the sampler thread and release every sensor handle."""
     global _meter, _setup

@@ -116,6 +116,9 @@ class CarbonSession:
         self.meter = Meter(self.setup.sensors, interval=s["interval"])
         self.meter.sampler.add_listener(self._on_sample)
         self.meter.start()
+        from . import runtime
+
+        runtime.adopt(self.meter)  # one sampler per kernel, shared with jc.track()
         for msg in self.setup.messages:
             self.say_once(msg)
 
@@ -124,6 +127,9 @@ class CarbonSession:
         old_meter.sampler.remove_listener(self._on_sample)
         old_meter.sampler.stop()
         old_setup.close()
+        from . import runtime
+
+        runtime.release(old_meter)
         self._build_meter()  # a fresh meter: the old idle baseline no longer applies
         self._notify("config", None)
 
@@ -133,6 +139,9 @@ class CarbonSession:
         self.meter.sampler.remove_listener(self._on_sample)
         self.meter.sampler.stop()
         self.setup.close()
+        from . import runtime
+
+        runtime.release(self.meter)
         if self._live is not None:
             self._live.stop()
         self._flush_samples()

@@ -16,7 +16,8 @@ from .rapl import DEFAULT_ROOT, discover_rapl
 @dataclass
 class SensorSetup:
     sensors: list[Sensor]
-    messages: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # said once at load (how to measure better)
+    notes: list[str] = field(default_factory=list)  # caveats shown by `%carbon` status
     _closers: list = field(default_factory=list)
 
     def of(self, component: str) -> list[Sensor]:
@@ -73,12 +74,12 @@ def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml
     else:
         for s in cpu_rapl:
             s.close()
-        setup.sensors.append(_tdp_sensor(cpu_tdp_w, process, setup.messages))
+        setup.sensors.append(_tdp_sensor(cpu_tdp_w, process, setup.notes))
     setup.sensors += ram_rapl or [RamModelSensor(ram_w_per_gb, process=process)]
     return setup
 
 
-def _tdp_sensor(override_w, process, messages) -> CpuTdpSensor:
+def _tdp_sensor(override_w, process, notes) -> CpuTdpSensor:
     from ..hardware.cpuinfo import cpu_model_name, cpu_packages
     from ..hardware.tdp import lookup_tdp
 
@@ -87,6 +88,6 @@ def _tdp_sensor(override_w, process, messages) -> CpuTdpSensor:
     watts = match.watts * (cpu_packages() if match.how in ("table", "fuzzy") else 1)
     name = f"{model or 'unknown CPU'} ({match.how} {watts:.0f} W)"
     if match.note:
-        messages.append(f"CPU power is modelled: {match.note}; for a better estimate set "
+        notes.append(f"CPU power is modelled: {match.note}; for a better estimate set "
                         f"JUPYTER_CARBON_CPU_TDP=<watts> (or %carbon config --cpu_tdp W)")
     return CpuTdpSensor(watts, name, process=process)
