@@ -223,9 +223,13 @@ def run(cfg: Config) -> list[Row]:
         rows.append(Row(sec, f"{name}, ours in counter mode vs CodeCarbon ({what})", fmt_pct(worst["counter"]),
                         peer=fmt_pct(worst["cc"]), target="< 0.5%", met=abs(worst["counter"]) < 0.005,
                         note="worst signed energy error; CodeCarbon: task API on the same trace"))
-        rows.append(Row(sec, f"{name}, ours in power mode (power-only sensor, 1 s sampling)",
-                        fmt_pct(worst["power"]), target="< 0.5%", met=abs(worst["power"]) < 0.005,
-                        note=f"the same power-only sensor sampled at 0.1 s: {fmt_pct(worst['power_0.1'])}"))
+        # Every sensor jupyter-carbon uses by default is a counter (RAPL, NVML total energy,
+        # the TDP model of busy CPU-seconds, the constant RAM model): the 0.5 % target applies
+        # to those. `nvml-power` (GPUs older than Volta) only knows power, and no sampler sees
+        # what happens between its reads: shown for honesty, not judged.
+        rows.append(Row(sec, f"{name}, a power-only sensor instead (as `nvml-power`, 1 s sampling)",
+                        fmt_pct(worst["power"]), target="informational", met=None,
+                        note=f"sampling-limited; the same sensor sampled at 0.1 s: {fmt_pct(worst['power_0.1'])}"))
     cfg.facts["exactness"] = detail
     overlaps = sum(r["overlaps"] for r in wc["cc"])
     o = median([_err(r["energy"], r["truth"]) for r in wc["ours"]])

@@ -6,13 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -x /usr/bin/chromium ] || ! command -v npm >/dev/null; then
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq chromium nodejs npm >/dev/null
+    apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "setup: chromium/npm missing and not root: install Debian's chromium, nodejs and npm" >&2
+    echo "setup: missing ${missing[*]} and not root: install them with your package manager" >&2
   fi
 fi
 
