@@ -276,3 +276,23 @@ def test_track_inside_the_notebook_shares_the_one_sampler(shell, notebook_dir):
     assert runtime.get_meter() is get_session(shell).meter
     run(shell, "%unload_ext jupyter_carbon")
     assert sampler_threads() == []
+
+
+def test_report_lists_costliest_cells_first(shell, notebook_dir, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    run(shell, "%load_ext jupyter_carbon")
+    run(shell, "%%carbon --label busy --quiet\nimport time\nt = time.perf_counter()\n"
+               "while time.perf_counter() - t < 0.4:\n    pass")
+    run(shell, "c = 1")
+    from jupyter_carbon.report import report_frame
+
+    df = report_frame(get_session(shell), top=2)
+    assert len(df) == 2
+    assert df.loc[0, "cell"].endswith("busy")
+    assert list(df["co2e_g"]) == sorted(df["co2e_g"], reverse=True)
+    assert abs(df["share"].iloc[0]) <= 100
+    run(shell, "%carbon report --top 2")
+    out = capsys.readouterr().out
+    assert "busy" in out and "UsageError" not in out

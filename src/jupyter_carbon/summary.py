@@ -11,8 +11,10 @@ from .units import fmt_duration, fmt_energy_j, fmt_energy_wh, fmt_mass_g, fmt_po
 
 def _source(m: Measurement) -> str:
     i = m.intensity
-    where = i.region or i.country_iso or "world"
-    return f"{i.g_per_kwh:.0f} gCO2e/kWh ({where}, {i.source})"
+    if i.source == "world-average":
+        return f"{i.g_per_kwh:.0f} gCO2e/kWh (world average)"
+    where = i.region or i.country_iso
+    return f"{i.g_per_kwh:.0f} gCO2e/kWh ({where + ', ' if where else ''}{i.source})"
 
 
 def live_text(m: Measurement) -> str:
