@@ -116,3 +116,27 @@ def test_two_kernels_append_to_one_file(notebook_dir):
     assert len(by_session) == 2
     for counts in by_session.values():
         assert sorted(counts) == list(range(1, n + 2))
+
+
+def test_carbon_cell_live_line_updates_in_place_while_running(notebook_dir, monkeypatch):
+    from jupyter_client.manager import start_new_kernel
+
+    monkeypatch.setenv("JUPYTER_CARBON_INTERVAL", "0.2")
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebook_dir))
+    try:
+        kc.execute_interactive("%load_ext jupyter_carbon", timeout=60)
+        msgs = []
+        kc.execute_interactive("%%carbon --label live\nimport time\ntime.sleep(2.5)", timeout=60,
+                               output_hook=msgs.append)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    shown = [m for m in msgs if m["msg_type"] == "display_data"]
+    updates = [m for m in msgs if m["msg_type"] == "update_display_data"]
+    assert len(shown) == 1  # one line, updated in place, not appended
+    display_id = shown[0]["content"]["transient"]["display_id"]
+    running = [u for u in updates if "running" in u["content"]["data"]["text/plain"]]
+    assert len(running) >= 2 and all(u["content"]["transient"]["display_id"] == display_id for u in updates)
+    assert len(updates) <= 2.5 / 0.5 + 3  # at most ~2 per second
+    final = updates[-1]["content"]["data"]
+    assert "live:" in final["text/plain"] and "kg CO2e" in final["text/plain"]

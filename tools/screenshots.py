@@ -1,0 +1,216 @@
+"""Make the README's screenshots: the live widget during training, and ``%carbon report``.
+
+    .venv/bin/python tools/screenshots.py [--out docs/img] [--keep]
+
+A copy of ``examples/gpt_training.ipynb`` (outputs cleared, a ``%carbon sidebar`` cell added
+after the ``%load_ext`` cell) is run in JupyterLab in a temp root, at
+``JC_EXAMPLE_SIZE=small`` with ``JUPYTER_CARBON_COUNTRY=FR``, in Debian's headless chromium
+driven by Playwright (the same harness as ``tests/test_browser.py``; nothing downloads a
+browser). Two PNGs land in ``--out``:
+
+* ``widget-training.png``: the whole JupyterLab window while the ``%%carbon --label train``
+  cell runs: the cell with its live line, and the widget in the right sidebar;
+* ``report.png``: the output of the ``%carbon report`` cell (table and chart), cropped.
+
+The server, its kernel and the browser are stopped on the way out, and the temp dir removed
+(``--keep`` leaves it, with the server log, for debugging). About 2 minutes on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from browser_helpers import cells, chromium_page, jupyter_server, parse_wh, wait_idle  # noqa: E402
+
+NOTEBOOK = ROOT / "examples" / "gpt_training.ipynb"
+VIEWPORT = (1400, 900)
+MAX_BYTES = 300_000
+ENV = {"JC_EXAMPLE_SIZE": "small", "JUPYTER_CARBON_COUNTRY": "FR"}
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+# --- the notebook copy ---------------------------------------------------------------------
+
+def prepare_notebook(dest: Path) -> tuple[int, int]:
+    """Copy the example without outputs, with ``%carbon sidebar`` after the load cell.
+
+    Returns the (0-based, all cells) indices of the training cell and the report cell.
+    """
+    nb = json.loads(NOTEBOOK.read_text())
+    cells_ = nb["cells"]
+    for c in cells_:
+        if c["cell_type"] == "code":
+            c["outputs"], c["execution_count"] = [], None
+
+    def src(c) -> str:
+        return "".join(c["source"]) if isinstance(c["source"], list) else c["source"]
+
+    load = next(i for i, c in enumerate(cells_)
+                if c["cell_type"] == "code" and "%load_ext jupyter_carbon" in src(c))
+    cells_.insert(load + 1, {"cell_type": "code", "execution_count": None, "id": secrets.token_hex(4),
+                             "metadata": {}, "outputs": [], "source": "%carbon sidebar"})
+    train = next(i for i, c in enumerate(cells_) if c["cell_type"] == "code"
+                 and re.match(r"%%carbon\b.*--label train\s*$", src(c).splitlines()[0]))
+    report = next(i for i, c in enumerate(cells_) if c["cell_type"] == "code"
+                  and src(c).strip().startswith("%carbon report"))
+    dest.write_text(json.dumps(nb, indent=1))
+    return train, report
+
+
+# --- driving JupyterLab ---------------------------------------------------------------------
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(f"^{re.escape(top)}$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(f"^{re.escape(item)}$")).click()
+
+
+def text(locator) -> str:
+    try:
+        return locator.inner_text(timeout=1000).strip()
+    except Exception:
+        return ""
+
+
+def wait_until(what: str, cond, timeout: float, period: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(period)
+    raise RuntimeError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def errors_shown(page) -> list[str]:
+    """Tracebacks and stderr text in any output area (the screenshots must show none)."""
+    return page.evaluate("""() => Array.from(document.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'))
+        .map(e => e.innerText.slice(0, 500))""")
+
+
+def scroll_cell_to(page, cell, fraction: float) -> None:
+    """Scroll the notebook so ``cell``'s top sits ``fraction`` of the way down the panel."""
+    cell.evaluate("""(el, f) => {
+        let sc = el.parentElement;
+        while (sc && !(sc.scrollHeight > sc.clientHeight + 1 &&
+                       /(auto|scroll)/.test(getComputedStyle(sc).overflowY))) sc = sc.parentElement;
+        if (!sc) { el.scrollIntoView({block: 'start'}); return; }
+        const top = el.getBoundingClientRect().top - sc.getBoundingClientRect().top;
+        sc.scrollTop += top - f * sc.clientHeight;
+    }""", fraction)
+
+
+def save(locator_or_page, path: Path, **kw) -> None:
+    locator_or_page.screenshot(path=str(path), type="png", animations="disabled", caret="hide", **kw)
+    size = path.stat().st_size
+    log(f"wrote {path} ({size / 1000:.0f} kB)")
+    if size > MAX_BYTES:
+        log(f"WARNING: {path.name} is over {MAX_BYTES / 1000:.0f} kB")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=ROOT / "docs" / "img", help="where the PNGs go")
+    ap.add_argument("--keep", action="store_true", help="keep the temp dir (server log, notebook)")
+    args = ap.parse_args(argv)
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.monotonic()
+
+    tmp = Path(tempfile.mkdtemp(prefix="jc-screenshots-"))
+    try:
+        log(f"temp dir {tmp}")
+        with jupyter_server("lab", tmp, env_extra=ENV) as srv:
+            train_i, report_i = prepare_notebook(srv.root / NOTEBOOK.name)
+            log(f"JupyterLab on {srv.base}")
+            with chromium_page(viewport=VIEWPORT) as page:
+                shoot(page, srv, train_i, report_i, out)
+            log("stopping JupyterLab and its kernel")
+    finally:
+        if args.keep:
+            log(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    log(f"done in {time.monotonic() - t_start:.0f} s")
+    return 0
+
+
+def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
+    page.goto(srv.url(f"/lab/tree/{NOTEBOOK.name}"))
+    cells(page).first.wait_for(timeout=60000)
+    wait_until("the kernel", lambda: "Idle" in text(page.locator(".jp-Notebook-ExecutionIndicator"))
+               or page.locator(".jp-Toolbar-kernelStatus").count() == 0, 60)
+    n = cells(page).count()
+    if n <= report_i:
+        raise RuntimeError(f"only {n} cells in the DOM (windowed notebook?), need {report_i + 1}")
+    # More room for the notebook: fold the file browser away.
+    if page.locator("#jp-left-stack").is_visible():
+        menu(page, "View", "Show Left Sidebar")
+    time.sleep(0.5)
+
+    log("Run > Run All Cells")
+    menu(page, "Run", "Run All Cells")
+
+    # --- 1. the widget in the sidebar while the training cell runs ----------------------------
+    side = page.locator(".jupyterlab-sidecar .jc-root")
+    side.wait_for(timeout=60000)
+    train = cells(page).nth(train_i)
+    out_area = train.locator(".jp-OutputArea")
+    wait_until("the training cell's live line",
+               lambda: re.search(r"train: running", text(out_area)), 120)
+    log("training started")
+    fig = side.locator(".jc-running-fig")
+    seen: list[float] = []
+
+    def enough() -> bool:  # a couple of step lines printed, and the figures seen rising
+        wh = parse_wh(text(fig))
+        if wh is not None and (not seen or wh > seen[-1]):
+            seen.append(wh)
+        if not re.search(r"\[\*\]", text(train.locator(".jp-InputArea-prompt"))):
+            raise RuntimeError("the training cell finished before the screenshot")
+        return len(seen) >= 3 and len(re.findall(r"^step ", text(out_area), re.M)) >= 2
+
+    wait_until("training progress", enough, 90)
+    scroll_cell_to(page, train, 0.22)
+    page.mouse.move(VIEWPORT[0] // 2, 5)  # no hover highlight anywhere
+    time.sleep(0.7)  # one more widget tick after the scroll
+    if errors_shown(page):
+        raise RuntimeError(f"error output on the page: {errors_shown(page)}")
+    save(page, out / "widget-training.png")
+    log(f"running figures seen: {', '.join(f'{v * 1000:.2f} mWh' for v in seen)}")
+
+    # --- 2. %carbon report, after the run ---------------------------------------------------
+    wait_idle(page, train_i, timeout=180)
+    log("training done")
+    wait_idle(page, report_i, timeout=180)
+    log("notebook done")
+    report = cells(page).nth(report_i)
+    report_out = report.locator(".jp-OutputArea")
+    report_out.locator("img").first.wait_for(timeout=20000)
+    report_out.locator("table").first.wait_for(timeout=20000)
+    page.wait_for_function("(el) => Array.from(el.querySelectorAll('img')).every(i => i.complete)",
+                           arg=report_out.element_handle(), timeout=10000)
+    errs = errors_shown(page)
+    if errs:
+        raise RuntimeError(f"error output on the page: {errs}")
+    scroll_cell_to(page, report, 0.02)
+    page.mouse.move(VIEWPORT[0] // 2, 5)
+    time.sleep(0.5)
+    save(report_out, out / "report.png")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
