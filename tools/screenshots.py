@@ -70,6 +70,17 @@ def prepare_notebook(dest: Path) -> tuple[int, int]:
     return train, report
 
 
+def lab_settings(settings: Path) -> None:
+    """Every cell in the DOM (no windowing, so cells can be found by index), light theme."""
+    for name, value in {
+        "notebook-extension/tracker": {"windowingMode": "none"},
+        "apputils-extension/themes": {"theme": "JupyterLab Light"},
+    }.items():
+        path = settings / "@jupyterlab" / f"{name}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
 # --- driving JupyterLab ---------------------------------------------------------------------
 
 def menu(page, top: str, item: str) -> None:
@@ -133,6 +144,7 @@ def main(argv=None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="jc-screenshots-"))
     try:
         log(f"temp dir {tmp}")
+        lab_settings(tmp / "home" / "lab-user-settings")  # where jupyter_server points Lab
         with jupyter_server("lab", tmp, env_extra=ENV) as srv:
             train_i, report_i = prepare_notebook(srv.root / NOTEBOOK.name)
             log(f"JupyterLab on {srv.base}")
@@ -153,12 +165,11 @@ def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
     cells(page).first.wait_for(timeout=60000)
     wait_until("the kernel", lambda: "Idle" in text(page.locator(".jp-Notebook-ExecutionIndicator"))
                or page.locator(".jp-Toolbar-kernelStatus").count() == 0, 60)
-    n = cells(page).count()
-    if n <= report_i:
-        raise RuntimeError(f"only {n} cells in the DOM (windowed notebook?), need {report_i + 1}")
+    wait_until(f"{report_i + 1} cells in the DOM", lambda: cells(page).count() > report_i, 30)
     # More room for the notebook: fold the file browser away.
-    if page.locator("#jp-left-stack").is_visible():
-        menu(page, "View", "Show Left Sidebar")
+    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
+    if current.count():
+        current.first.click()  # clicking the open tab folds the left sidebar
     time.sleep(0.5)
 
     log("Run > Run All Cells")
