@@ -135,7 +135,7 @@ def test_carbon_cell_live_line_updates_in_place_while_running(notebook_dir, monk
     updates = [m for m in msgs if m["msg_type"] == "update_display_data"]
     assert len(shown) == 1  # one line, updated in place, not appended
     display_id = shown[0]["content"]["transient"]["display_id"]
-    running = [u for u in updates if "running" in u["content"]["data"]["text/plain"]]
+    running = [u for u in updates if "live: running" in u["content"]["data"]["text/plain"]]
     assert len(running) >= 2 and all(u["content"]["transient"]["display_id"] == display_id for u in updates)
     assert len(updates) <= 2.5 / 0.5 + 3  # at most ~2 per second
     final = updates[-1]["content"]["data"]

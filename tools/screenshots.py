@@ -13,7 +13,8 @@ browser). Two PNGs land in ``--out``:
 * ``report.png``: the output of the ``%carbon report`` cell (table and chart), cropped.
 
 The server, its kernel and the browser are stopped on the way out, and the temp dir removed
-(``--keep`` leaves it, with the server log, for debugging). About 2 minutes on 2 cores.
+(``--keep`` leaves it, with the server log, for debugging; a failure keeps it too, with
+``failure.png``). About 40 s on an idle 2-core machine, a few minutes when the CPU is shared.
 """
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from browser_helpers import cells, chromium_page, jupyter_server, parse_wh, wait
 
 NOTEBOOK = ROOT / "examples" / "gpt_training.ipynb"
 VIEWPORT = (1400, 900)
+SIDEBAR_WIDTH = 380  # px: the widget's one-line header fits without clipping
 MAX_BYTES = 300_000
 ENV = {"JC_EXAMPLE_SIZE": "small", "JUPYTER_CARBON_COUNTRY": "FR"}
 
@@ -124,6 +126,33 @@ def scroll_cell_to(page, cell, fraction: float) -> None:
     }""", fraction)
 
 
+def fold_sidebar(page, side: str) -> None:
+    """Clicking a sidebar's open tab folds that sidebar away."""
+    current = page.locator(f".jp-SideBar.jp-mod-{side} .lm-TabBar-tab.lm-mod-current")
+    if current.count():
+        current.first.click()
+
+
+def widen_right_sidebar(page, width: int) -> None:
+    """Drag the splitter between the notebook and the right sidebar to make it ``width`` wide."""
+    panel = page.locator("#jp-right-stack")
+    box = panel.bounding_box()
+    handles = page.locator("#jp-main-split-panel > .lm-SplitPanel-handle")
+    best = None
+    for i in range(handles.count()):
+        hb = handles.nth(i).bounding_box()
+        if hb and hb["width"] >= 0 and (best is None or abs(hb["x"] - box["x"]) < abs(best["x"] - box["x"])):
+            best = hb
+    if best is None:
+        return
+    x, y = best["x"] + best["width"] / 2, best["y"] + best["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x - (width - box["width"]), y, steps=8)
+    page.mouse.up()
+    time.sleep(0.3)
+
+
 def save(locator_or_page, path: Path, **kw) -> None:
     locator_or_page.screenshot(path=str(path), type="png", animations="disabled", caret="hide", **kw)
     size = path.stat().st_size
@@ -149,7 +178,13 @@ def main(argv=None) -> int:
             train_i, report_i = prepare_notebook(srv.root / NOTEBOOK.name)
             log(f"JupyterLab on {srv.base}")
             with chromium_page(viewport=VIEWPORT) as page:
-                shoot(page, srv, train_i, report_i, out)
+                try:
+                    shoot(page, srv, train_i, report_i, out)
+                except BaseException:
+                    args.keep = True  # keep the log and what the page looked like
+                    page.screenshot(path=str(tmp / "failure.png"))
+                    log(f"failed; the page as it was: {tmp / 'failure.png'}")
+                    raise
             log("stopping JupyterLab and its kernel")
     finally:
         if args.keep:
@@ -167,32 +202,34 @@ def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
                or page.locator(".jp-Toolbar-kernelStatus").count() == 0, 60)
     wait_until(f"{report_i + 1} cells in the DOM", lambda: cells(page).count() > report_i, 30)
     # More room for the notebook: fold the file browser away.
-    current = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
-    if current.count():
-        current.first.click()  # clicking the open tab folds the left sidebar
+    fold_sidebar(page, "left")
     time.sleep(0.5)
 
+    dialogs = page.locator(".jp-Dialog")
+    if dialogs.count():
+        raise RuntimeError(f"unexpected dialog: {dialogs.all_inner_texts()}")
     log("Run > Run All Cells")
     menu(page, "Run", "Run All Cells")
 
     # --- 1. the widget in the sidebar while the training cell runs ----------------------------
     side = page.locator(".jupyterlab-sidecar .jc-root")
     side.wait_for(timeout=60000)
+    widen_right_sidebar(page, SIDEBAR_WIDTH)
     train = cells(page).nth(train_i)
     out_area = train.locator(".jp-OutputArea")
     wait_until("the training cell's live line",
-               lambda: re.search(r"train: running", text(out_area)), 120)
+               lambda: re.search(r"running \d", text(out_area)), 180)
     log("training started")
     fig = side.locator(".jc-running-fig")
     seen: list[float] = []
 
-    def enough() -> bool:  # a couple of step lines printed, and the figures seen rising
+    def enough() -> bool:  # three step lines printed, and the figures seen rising
         wh = parse_wh(text(fig))
         if wh is not None and (not seen or wh > seen[-1]):
             seen.append(wh)
         if not re.search(r"\[\*\]", text(train.locator(".jp-InputArea-prompt"))):
             raise RuntimeError("the training cell finished before the screenshot")
-        return len(seen) >= 3 and len(re.findall(r"^step ", text(out_area), re.M)) >= 2
+        return len(seen) >= 3 and len(re.findall(r"^step ", text(out_area), re.M)) >= 3
 
     wait_until("training progress", enough, 90)
     scroll_cell_to(page, train, 0.22)
@@ -204,9 +241,9 @@ def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
     log(f"running figures seen: {', '.join(f'{v * 1000:.2f} mWh' for v in seen)}")
 
     # --- 2. %carbon report, after the run ---------------------------------------------------
-    wait_idle(page, train_i, timeout=180)
+    wait_idle(page, train_i, timeout=300)
     log("training done")
-    wait_idle(page, report_i, timeout=180)
+    wait_idle(page, report_i, timeout=300)
     log("notebook done")
     report = cells(page).nth(report_i)
     report_out = report.locator(".jp-OutputArea")
@@ -217,11 +254,24 @@ def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
     errs = errors_shown(page)
     if errs:
         raise RuntimeError(f"error output on the page: {errs}")
+    # The notebook's full width for the table (no wrapped cells), and a window tall enough
+    # for the whole output; then crop to the table and the chart.
+    fold_sidebar(page, "right")
+    time.sleep(0.5)
+    height = report_out.bounding_box()["height"]
+    page.set_viewport_size({"width": VIEWPORT[0], "height": max(VIEWPORT[1], int(height) + 250)})
+    time.sleep(0.5)
     scroll_cell_to(page, report, 0.02)
     page.mouse.move(VIEWPORT[0] // 2, 5)
     time.sleep(0.5)
-    save(report_out, out / "report.png")
-
+    boxes = [report_out.locator("table").first.bounding_box(), report_out.locator("img").first.bounding_box()]
+    pad = 12
+    area = report_out.bounding_box()  # no further than the output area: no cell borders
+    x0 = max(area["x"], min(b["x"] for b in boxes) - pad)
+    y0 = max(area["y"], min(b["y"] for b in boxes) - pad)
+    x1 = min(area["x"] + area["width"], max(b["x"] + b["width"] for b in boxes) + pad)
+    y1 = min(area["y"] + area["height"], max(b["y"] + b["height"] for b in boxes) + pad)
+    save(page, out / "report.png", clip={"x": x0, "y": y0, "width": x1 - x0, "height": y1 - y0})
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -174,6 +174,7 @@ class CarbonMagics(Magics):
         session = self._session()
         cell = session.current or session.begin_cell(self.shell.execution_count, None, force=True)
         cell.options = opts
+        cell.window.label = opts.label  # live views name the cell too
         cell.summary = not quiet
         if not quiet:
             try:
