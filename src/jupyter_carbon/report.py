@@ -78,6 +78,8 @@ class _Table:
         self.df = df
         self._fmt = {c: "{:.3g}".format for c in df.columns if c.endswith("_Wh") or c == "co2e_g"}
         self._fmt["share"] = "{:.1f} %".format
+        if "started_at" in df:
+            self._fmt["started_at"] = lambda t: "" if t != t else t.strftime("%Y-%m-%d %H:%M:%S")
 
     def __repr__(self) -> str:
         return self.df.to_string(index=False, formatters=self._fmt, na_rep="")
