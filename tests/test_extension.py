@@ -268,8 +268,12 @@ def test_unwritable_log_dir_falls_back_and_loses_nothing(shell, notebook_dir, ca
 
 def test_track_inside_the_notebook_shares_the_one_sampler(shell, notebook_dir):
     run(shell, "%load_ext jupyter_carbon")
+    run(shell, "%carbon config --pue 1.25")
     run(shell, "import jupyter_carbon as jc\nwith jc.track('inner', intensity=100) as m:\n    sum(range(10**5))")
-    assert shell.user_ns["m"].energy_j > 0
+    assert shell.user_ns["m"].energy_j > 0 and shell.user_ns["m"].pue == 1.25
+    run(shell, "with jc.track('follows') as m2:\n    pass")
+    m2 = shell.user_ns["m2"]
+    assert m2.intensity.country_iso == "FR" and m2.pue == 1.25  # the notebook's settings
     assert len(sampler_threads()) == 1
     from jupyter_carbon import runtime
 

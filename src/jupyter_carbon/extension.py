@@ -37,7 +37,7 @@ def load(shell) -> None:
         shell.input_transformers_cleanup.append(carbon_cell_transform)
     # The cell running %load_ext is measured from here on, so it gets its row too.
     # (outside a cell, the next pre_run_cell simply replaces this window)
-    session.begin_cell(shell.execution_count, _cell_id_of_parent(shell))
+    session.begin_cell(_upcoming_count(shell, None), _cell_id_of_parent(shell))
     print(status_line(session))
     if session.settings["widget"] and _in_kernel(shell):
         from .widget import show_inline_soon
@@ -123,13 +123,13 @@ def _hooks(shell, session: CarbonSession):
 def _show_footprint(session: CarbonSession, cell, rec) -> None:
     from .summary import CellSummary
 
-    if cell.live is not None:
-        cell.live.finish(CellSummary(rec.measurement, rec.status) if cell.summary else "")
+    if cell.live is not None:  # %%carbon: the live line becomes the summary
+        cell.live.finish(CellSummary(rec.measurement, rec.status))
     elif cell.summary:
         from IPython.display import display
 
         display(CellSummary(rec.measurement, rec.status))
-    elif rec.duration_s >= session.settings["summary_threshold"]:
+    elif cell.summary is None and rec.duration_s >= session.settings["summary_threshold"]:
         from .units import fmt_energy_j, fmt_mass_g
 
         print(f"jupyter-carbon: [{rec.execution_count}] {rec.duration_s:.1f} s, "

@@ -10,6 +10,7 @@ from .sensors.discover import SensorSetup, discover
 _lock = threading.Lock()
 _meter: Meter | None = None
 _setup: SensorSetup | None = None
+_defaults = None  # the IPython session's (intensity, pue), when one owns the meter
 
 
 def get_meter(**discover_kwargs) -> Meter:
@@ -28,11 +29,13 @@ def current_setup() -> SensorSetup | None:
     return _setup
 
 
-def adopt(meter: Meter) -> None:
+def adopt(meter: Meter, defaults=None) -> None:
     """Make ``meter`` (the IPython session's) the process meter, so ``jc.track()`` inside a
-    notebook shares its sampler instead of starting a second one."""
-    global _meter, _setup
+    notebook shares its sampler instead of starting a second one; ``defaults()`` gives the
+    session's (intensity, pue) so a block measures with the notebook's settings."""
+    global _meter, _setup, _defaults
     with _lock:
+        _defaults = defaults
         if _meter is not None and _meter is not meter:
             _meter.sampler.stop()
             if _setup is not None:
@@ -43,10 +46,16 @@ def adopt(meter: Meter) -> None:
 
 def release(meter: Meter) -> None:
     """Forget ``meter`` (its owner closes it); the next ``get_meter()`` starts a fresh one."""
-    global _meter
+    global _meter, _defaults
     with _lock:
         if _meter is meter:
-            _meter = None
+            _meter, _defaults = None, None
+
+
+def session_defaults():
+    """(Intensity, pue) of the notebook session owning the meter, or None."""
+    d = _defaults
+    return d() if d is not None else None
 
 
 def shutdown() -> None:

@@ -43,7 +43,7 @@ class RunningCell:
     execution_count: int | None
     cell_id: str | None
     options: CellOptions = field(default_factory=CellOptions)
-    summary: bool = False  # %%carbon without --quiet: show a summary when it ends
+    summary: bool | None = None  # %%carbon: True shows a summary at the end; False is --quiet
     live: Any = None  # the %%carbon live line, finished when the cell ends
 
     @property
@@ -118,7 +118,7 @@ class CarbonSession:
         self.meter.start()
         from . import runtime
 
-        runtime.adopt(self.meter)  # one sampler per kernel, shared with jc.track()
+        runtime.adopt(self.meter, lambda: (self.intensity_for(None), self.pue_for(None)))
         for msg in self.setup.messages:
             self.say_once(msg)
 

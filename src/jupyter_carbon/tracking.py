@@ -22,10 +22,16 @@ class track:
     def __init__(self, label: str | None = None, *, country: str | None = None,
                  intensity: float | None = None, pue: float | None = None, meter=None):
         from .intensity import resolve, validate_pue
+        from .runtime import session_defaults
 
         self.label = label
-        self._intensity = resolve(intensity=intensity, country=country)
-        self._pue = 1.0 if pue is None else validate_pue(pue)
+        # Inside a notebook with the extension loaded, unset options follow its settings.
+        defaults = session_defaults()
+        if defaults is not None and intensity is None and country is None:
+            self._intensity = defaults[0]
+        else:
+            self._intensity = resolve(intensity=intensity, country=country)
+        self._pue = validate_pue(pue) if pue is not None else (defaults[1] if defaults else 1.0)
         self._meter = meter
         self._window: Window | None = None
         self.result: Measurement | None = None
