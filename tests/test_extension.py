@@ -300,3 +300,15 @@ def test_report_lists_costliest_cells_first(shell, notebook_dir, capsys):
     run(shell, "%carbon report --top 2")
     out = capsys.readouterr().out
     assert "busy" in out and "UsageError" not in out
+
+
+def test_background_threads_never_print(shell, notebook_dir, capsys):
+    run(shell, "%load_ext jupyter_carbon")
+    s = get_session(shell)
+    t = threading.Thread(target=s.say_once, args=("samples log trouble",))
+    t.start()
+    t.join()
+    assert "samples log trouble" not in capsys.readouterr().out
+    run(shell, "x = 1")  # shown at the next cell end, on the main thread, once
+    run(shell, "x = 2")
+    assert capsys.readouterr().out.count("jupyter-carbon: samples log trouble") == 1

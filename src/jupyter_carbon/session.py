@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 import time
 import uuid
 from collections import deque
@@ -97,6 +98,7 @@ class CarbonSession:
         self.closed = False
         self._listeners: list[Callable[[str, Any], None]] = []
         self._said: set[str] = set()
+        self._deferred: list[str] = []  # said by background threads, shown at the next cell end
         self._rebuild_pending = False
         self._live = None
         self._intensity_cache: tuple | None = None
@@ -297,6 +299,7 @@ class CarbonSession:
         self.totals.add(m)
         self.history.append(rec)
         self._notify("cell_end", rec)
+        self._say_deferred()
         if self._rebuild_pending:
             self._rebuild_pending = False
             self._rebuild_meter()
@@ -352,13 +355,26 @@ class CarbonSession:
                 pass
 
     def say_once(self, message: str) -> None:
+        """Announce a message once. From another thread (the sampler's samples log, the
+        widget builder) it waits for the next cell end: background threads never print."""
         message = message.removeprefix("jupyter-carbon: ")
-        if message not in self._said:
-            self._said.add(message)
-            try:
-                self.announce(f"jupyter-carbon: {message}")
-            except Exception:
-                pass
+        if message in self._said:
+            return
+        self._said.add(message)
+        if threading.current_thread() is not threading.main_thread():
+            self._deferred.append(message)
+            return
+        self._announce(message)
+
+    def _announce(self, message: str) -> None:
+        try:
+            self.announce(f"jupyter-carbon: {message}")
+        except Exception:
+            pass
+
+    def _say_deferred(self) -> None:
+        while self._deferred:
+            self._announce(self._deferred.pop(0))
 
     def running_measurement(self, sample: Sample | None = None) -> Measurement | None:
         cell = self.current
