@@ -312,3 +312,18 @@ def test_background_threads_never_print(shell, notebook_dir, capsys):
     run(shell, "x = 1")  # shown at the next cell end, on the main thread, once
     run(shell, "x = 2")
     assert capsys.readouterr().out.count("jupyter-carbon: samples log trouble") == 1
+
+
+def test_a_failure_underneath_is_one_line_not_a_traceback(shell, notebook_dir, capsys, monkeypatch):
+    import jupyter_carbon.sensors.discover as disc
+
+    def broken(**kw):
+        raise OSError("sysfs exploded")
+    monkeypatch.setattr(disc, "discover", broken)
+    res = run(shell, "%load_ext jupyter_carbon")
+    out = capsys.readouterr().out
+    assert res.error_in_exec is None and "Traceback" not in out
+    assert [ln for ln in out.splitlines() if ln.strip()] == [
+        ln for ln in out.splitlines() if "could not start (OSError: sysfs exploded)" in ln]
+    assert sampler_threads() == []
+    assert run(shell, "v = 41 + 1").error_in_exec is None and shell.user_ns["v"] == 42

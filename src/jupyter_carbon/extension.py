@@ -27,7 +27,12 @@ def load(shell) -> None:
         return
     from .magics import CarbonMagics, carbon_cell_transform
 
-    session = start_session(shell)
+    try:
+        session = start_session(shell)
+    except Exception as exc:  # never a traceback into the user's notebook
+        print(f"jupyter-carbon: could not start ({type(exc).__name__}: {exc}); nothing is measured; %reload_ext jupyter_carbon retries. "
+              f"Please report this with `%carbon` output and your platform.")
+        return
     pre, post = _hooks(shell, session)
     shell.events.register("pre_run_cell", pre)
     shell.events.register("post_run_cell", post)
