@@ -30,8 +30,8 @@ def load(shell) -> None:
     try:
         session = start_session(shell)
     except Exception as exc:  # never a traceback into the user's notebook
-        print(f"jupyter-carbon: could not start ({type(exc).__name__}: {exc}); nothing is measured; %reload_ext jupyter_carbon retries. "
-              f"Please report this with `%carbon` output and your platform.")
+        print(f"jupyter-carbon: could not start ({type(exc).__name__}: {exc}); nothing is "
+              f"measured and your code runs as usual; %reload_ext jupyter_carbon tries again")
         return
     pre, post = _hooks(shell, session)
     shell.events.register("pre_run_cell", pre)
