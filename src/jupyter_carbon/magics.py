@@ -18,7 +18,7 @@ from IPython.display import display
 from .config import OPTIONS
 from .errors import ConfigError
 from .session import CarbonSession, CellOptions
-from .summary import CellSummary, live_text
+from .summary import live_text
 from .units import fmt_duration, fmt_energy_j, fmt_mass_g, fmt_power_w
 
 CELL_MARK = "__cell__"

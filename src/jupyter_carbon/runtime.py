@@ -25,10 +25,6 @@ def get_meter(**discover_kwargs) -> Meter:
         return _meter
 
 
-def current_setup() -> SensorSetup | None:
-    return _setup
-
-
 def adopt(meter: Meter, defaults=None) -> None:
     """Make ``meter`` (the IPython session's) the process meter, so ``jc.track()`` inside a
     notebook shares its sampler instead of starting a second one; ``defaults()`` gives the

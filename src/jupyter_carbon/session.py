@@ -290,9 +290,7 @@ class CarbonSession:
         if cell is None:
             return None
         opts = cell.options
-        m = cell.window.end(self.intensity_for(opts), self.pue_for(opts))
-        m = Measurement(opts.label, m.started_at, m.ended_at, m.duration_s, m.devices,
-                        m.intensity, m.pue, m.baseline_w) if opts.label else m
+        m = cell.window.end(self.intensity_for(opts), self.pue_for(opts))  # labelled by %%carbon
         self._log_row(m, cell, status)
         rec = CellRecord(cell.execution_count, opts.label, status, m.duration_s, m.energy_j,
                          m.energy_kwh, m.emissions_kg, m.ended_at, m)

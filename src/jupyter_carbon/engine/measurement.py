@@ -88,13 +88,6 @@ class Measurement:
             return None
         return sum(c.above_idle_j or 0.0 for c in self.by_component.values())
 
-    def component(self, name: str) -> ComponentEnergy | None:
-        return self.by_component.get(name)
-
-    def with_intensity(self, intensity: Intensity, pue: float) -> Measurement:
-        return Measurement(self.label, self.started_at, self.ended_at, self.duration_s,
-                           self.devices, intensity, pue, self.baseline_w)
-
     def __repr__(self) -> str:
         from ..units import fmt_duration, fmt_energy_j, fmt_mass_g
 

@@ -161,7 +161,6 @@ def _compatible(q: _Entry, c: _Entry) -> bool:
         return False  # Pentium D 965 is not the Core i7-965; Pentium III Xeon is not Pentium III
     if "apple" in q.vendors:
         return False  # M1 vs M1 Max differ 3x; Apple names are exact or nothing
-    qset, cset = set(q.tokens), set(c.tokens)
     # e.g. i5 vs i7, E5 vs E7, "v3" (E5-2630 v3 is not the v1 part), A4-6300 vs FX-6300
     return all(t in _EXTRA_OK for t in set(q.tokens) ^ set(c.tokens))
 
