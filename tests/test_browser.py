@@ -76,6 +76,18 @@ def switch_lab_theme(page, theme: str) -> None:
     time.sleep(0.6)  # let the theme's CSS variables settle before a screenshot
 
 
+
+def open_and_load(page, url):
+    """Open a notebook, run its first cell (%load_ext) and wait for the widget to show watts."""
+    page.goto(url)
+    cells(page).first.wait_for(timeout=60000)
+    run_cell(page, 0)
+    inline = cells(page).nth(0).locator(".jc-root")
+    inline.wait_for(timeout=60000)
+    wait_idle(page, 0)
+    wait_for_text(inline.locator(".jc-total"), r"\d+(\.\d+)? (m|k)?W")
+    return inline
+
 def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
     require_browser()
     with jupyter_server("lab", tmp_path) as srv:
@@ -88,15 +100,8 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             "%unload_ext jupyter_carbon",
         ])
         with chromium_page() as page:
-            page.goto(srv.url("/lab/tree/carbon.ipynb"))
-            cells(page).first.wait_for(timeout=60000)
-
             # %load_ext shows the widget: watts now, per component, measured/estimated marks.
-            run_cell(page, 0)
-            inline = cells(page).nth(0).locator(".jc-root")
-            inline.wait_for(timeout=60000)
-            wait_idle(page, 0)
-            wait_for_text(inline.locator(".jc-total"), r"\d+(\.\d+)? (m|k)?W")
+            inline = open_and_load(page, srv.url("/lab/tree/carbon.ipynb"))
             comps = inline.locator(".jc-comp")
             assert comps.count() >= 1
             for i in range(comps.count()):
@@ -195,13 +200,7 @@ def test_notebook7_inline_smoke(tmp_path):
             "%carbon sidebar",
         ])
         with chromium_page(viewport=(1200, 900)) as page:
-            page.goto(srv.url("/notebooks/nb7.ipynb"))
-            cells(page).first.wait_for(timeout=60000)
-            run_cell(page, 0)
-            inline = cells(page).nth(0).locator(".jc-root")
-            inline.wait_for(timeout=60000)
-            wait_idle(page, 0)
-            wait_for_text(inline.locator(".jc-total"), r"\d+(\.\d+)? (m|k)?W")
+            inline = open_and_load(page, srv.url("/notebooks/nb7.ipynb"))
             run_cell(page, 1)
             seen = watch_running(inline.locator(".jc-running-fig"), 3.8)
             assert_rises_while_running(seen, "notebook 7")
