@@ -3,20 +3,71 @@
 Each configuration runs in a fresh interpreter that starts the tracker and then sleeps (an idle
 kernel), so everything the process spends is the tracker's:
 
-* live thread CPU: jupyter-carbon's ``sampler.cpu_s / samples_taken`` (``time.thread_time``
-  around every tick, listeners included: the samples CSV); CodeCarbon's timer-thread runs
-  wrapped the same way (each run = the scheduled function + creating the next ``Timer``);
-* direct: ``time.thread_time`` around repeated ``sampler.sample_now()`` /
-  ``_measure_power_and_energy()`` / ``_monitor_power()`` calls on the main thread;
+* the tick's work: ``time.thread_time`` around every tick of the live thread (jupyter-carbon's
+  ``sample_now``, listeners included: the samples CSV; each CodeCarbon timer run = the scheduled
+  function + creating the next ``Timer``), reported as the median per tick, with the mean;
+* the whole sampler thread, waking and waiting included, read from the thread's CPU clock;
+* floors, measured the same way in the same run: a thread that wakes on the same schedule and
+  does nothing, and one that only reads and parses ``/proc/stat`` (the one read a machine-wide
+  CPU model needs on Linux). They show what any tracker pays on this machine before doing work;
+* direct: ``time.thread_time`` around repeated calls on the main thread (hot caches);
 * whole process: ``time.process_time()`` over the idle period, scaled to an hour.
 
 A kernel run adds the cost per sample with the live widget attached (``%load_ext`` defaults).
 """
 from __future__ import annotations
 
+import os
+import threading
 import time
 
 from ._util import Config, Kernel, Row, bench_env, fmt_t, fmt_vs, fmt_x, median, run_worker
+
+
+def _timed(fn, into: list):
+    """``fn`` with its thread CPU time per call appended to ``into`` (ns)."""
+    tt = time.thread_time_ns
+
+    def run(*a):
+        c = tt()
+        try:
+            return fn(*a)
+        finally:
+            into.append(tt() - c)
+    return run
+
+
+def _floor(what: str, interval: float, seconds: float) -> dict:
+    """A thread on the sampler's schedule doing nothing, or only the /proc/stat read."""
+    fd = os.open("/proc/stat", os.O_RDONLY)
+
+    def read_stat(_pread=os.pread):
+        f = _pread(fd, 512, 0).split(None, 8)
+        return int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])
+
+    ticks: list[int] = []
+    work = _timed(read_stat if what == "stat" else (lambda: None), ticks)
+    sleep = threading.Lock()
+    sleep.acquire()
+    clock = []
+
+    def loop():
+        clock.append(time.pthread_getcpuclockid(threading.get_ident()))
+        while True:
+            work()
+            if sleep.acquire(True, interval):
+                return
+
+    th = threading.Thread(target=loop, daemon=True)
+    th.start()
+    time.sleep(min(0.2, interval))
+    n0, c0 = len(ticks), time.clock_gettime(clock[0])
+    time.sleep(seconds)
+    n1, c1 = len(ticks), time.clock_gettime(clock[0])
+    sleep.release()
+    th.join()
+    os.close(fd)
+    return {"ticks_ns": ticks[n0:n1], "thread_s": c1 - c0, "samples": n1 - n0}
 
 
 def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
@@ -30,16 +81,24 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         res["process_s"] = time.process_time() - p0
         res["wall_s"] = seconds
         return res
+    if mode in ("floor-noop", "floor-stat"):
+        res.update(_floor(mode[6:], interval, seconds))
+        return res
     if mode == "ours":
         s = _trackers.carbon_session(interval)
         sp = s.meter.sampler
+        ticks: list[int] = []
+        sp.stop()  # restart with each tick timed; the thread binds sample_now when it starts
+        sp.sample_now = _timed(sp.sample_now, ticks)
+        sp.start()
         time.sleep(min(0.2, interval))  # past the first tick
-        n0, c0, p0, w0 = sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
+        k0, n0, c0, p0, w0 = len(ticks), sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
         time.sleep(seconds)
-        n1, c1, p1, w1 = sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
+        k1, n1, c1, p1, w1 = len(ticks), sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
         sp.stop()
         res.update(samples=n1 - n0, thread_s=c1 - c0, process_s=p1 - p0, wall_s=w1 - w0,
-                   sensors=s.setup.describe())
+                   ticks_ns=ticks[k0:k1], sensors=s.setup.describe())
+        del sp.sample_now
         t = time.thread_time()
         for _ in range(direct):
             sp.sample_now()
@@ -47,34 +106,18 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         s.close()
         return res
     # CodeCarbon
-    import threading
-
     tr = _trackers.codecarbon(interval)
-    cpu = {"measure": [], "monitor": []}
-    lock = threading.Lock()
+    cpu: dict[str, list[int]] = {"measure": [], "monitor": []}
     for key, sched in (("measure", tr._scheduler), ("monitor", tr._scheduler_monitor_power)):
-        orig = sched._run
-
-        def timed(_orig=orig, _key=key):
-            c = time.thread_time()
-            try:
-                _orig()
-            finally:
-                with lock:
-                    cpu[_key].append(time.thread_time() - c)
-
-        sched._run = timed  # Timer(interval, self._run) picks up the instance attribute
+        sched._run = _timed(sched._run, cpu[key])  # Timer(interval, self._run) picks up the attribute
     tr.start()
     time.sleep(0.2)
-    with lock:
-        for v in cpu.values():
-            v.clear()
+    marks = {k: len(v) for k, v in cpu.items()}
     p0, w0 = time.process_time(), time.perf_counter()
     time.sleep(seconds)
     p1, w1 = time.process_time(), time.perf_counter()
     _trackers.cc_pause(tr)
-    with lock:
-        res.update(measure_runs=list(cpu["measure"]), monitor_runs=list(cpu["monitor"]))
+    res.update({f"{k}_runs_ns": list(v[marks[k]:]) for k, v in cpu.items()})
     res.update(process_s=p1 - p0, wall_s=w1 - w0, hardware=[repr(h) for h in tr._hardware])
     for name, fn in (("direct_measure_s", tr._measure_power_and_energy), ("direct_monitor_s", tr._monitor_power)):
         t = time.thread_time()
@@ -112,11 +155,12 @@ def _kernel(cfg: Config, seconds: float) -> dict:
     return {float(k_): v for k_, v in r.items()}
 
 
-CONFIGS = [("none", 1.0), ("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0)]
+CONFIGS = [("none", 1.0), ("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0),
+           ("floor-noop", 1.0), ("floor-stat", 1.0), ("floor-stat", 0.1)]
 
 
 def run(cfg: Config) -> list[Row]:
-    seconds, rounds, direct = cfg.pick((15.0, 2, 2000), (2.5, 1, 200))
+    seconds, rounds, direct = cfg.pick((20.0, 2, 2000), (2.5, 1, 200))
     env = bench_env(cfg.workdir / "sampler")
     res: dict = {c: [] for c in CONFIGS}
     for r in range(rounds):
@@ -131,25 +175,33 @@ def run(cfg: Config) -> list[Row]:
     cfg.log("sampler cost: in a kernel with the live widget, 1 s then 0.1 s")
     kern = _kernel(cfg, max(3.0, seconds / 2))
 
-    def ours_per_sample(interval):
-        runs = res[("ours", interval)]
-        return median([o["thread_s"] / o["samples"] for o in runs if o["samples"]])
+    def ticks(mode, interval, key="ticks_ns"):
+        return [x / 1e9 for o in res[(mode, interval)] for x in o[key]]
+
+    def whole(mode, interval):
+        runs = res[(mode, interval)]
+        return sum(o["thread_s"] for o in runs) / max(1, sum(o["samples"] for o in runs))
 
     def per_hour(mode, interval):
         return median([o["process_s"] / o["wall_s"] * 3600 for o in res[(mode, interval)]])
 
-    def cc_runs(interval, key):
-        return [x for o in res[("cc", interval)] for x in o[f"{key}_runs"]]
+    def mean(xs):
+        return sum(xs) / len(xs) if xs else float("nan")
 
     none_h = per_hour("none", 1.0)
-    o1, o01 = ours_per_sample(1.0), ours_per_sample(0.1)
+    t1, t01 = ticks("ours", 1.0), ticks("ours", 0.1)
+    o1, o01 = median(t1), median(t01)
+    f1, f01, f0 = median(ticks("floor-stat", 1.0)), median(ticks("floor-stat", 0.1)), median(ticks("floor-noop", 1.0))
+    cc_meas = median(ticks("cc", 1.0, "measure_runs_ns"))
+    cc_mon = median(ticks("cc", 1.0, "monitor_runs_ns") + ticks("cc", 15.0, "monitor_runs_ns"))
+    cc_meas_mean = mean(ticks("cc", 1.0, "measure_runs_ns"))
+    cc_mon_mean = mean(ticks("cc", 1.0, "monitor_runs_ns") + ticks("cc", 15.0, "monitor_runs_ns"))
     d1 = median([o["direct_per_sample_s"] for o in res[("ours", 1.0)]])
-    cc_meas = median(cc_runs(1.0, "measure"))
-    cc_mon = median(cc_runs(1.0, "monitor") + cc_runs(15.0, "monitor"))
     cc_dm = median([o["direct_measure_s"] for o in res[("cc", 1.0)]])
     cc_dmon = median([o["direct_monitor_s"] for o in res[("cc", 1.0)]])
     h_o1, h_o01 = per_hour("ours", 1.0), per_hour("ours", 0.1)
     h_cc1, h_cc15 = per_hour("cc", 1.0), per_hour("cc", 15.0)
+    w1, w01, wf0, wf1 = whole("ours", 1.0), whole("ours", 0.1), whole("floor-noop", 1.0), whole("floor-stat", 1.0)
     k1 = kern[1.0]["thread_s"] / max(1, kern[1.0]["samples"])
     k01 = kern[0.1]["thread_s"] / max(1, kern[0.1]["samples"])
     sensors = res[("ours", 1.0)][0]["sensors"]
@@ -158,24 +210,37 @@ def run(cfg: Config) -> list[Row]:
     sec = "4. Sampler cost"
     per_tick_cc = cc_meas + cc_mon
     return [
-        Row(sec, f"CPU per sample, live sampler thread at 1 s ({sensors}; samples CSV listener)",
-            fmt_t(o1), peer=f"{fmt_t(per_tick_cc)} per 1 s sample (measurement {fmt_t(cc_meas)} + "
-                            f"power monitor {fmt_t(cc_mon)})",
+        Row(sec, f"CPU per sample: the live thread's work per tick at 1 s, median ({sensors}; samples CSV "
+                 "listener)",
+            fmt_t(o1), base=f"floor: a bare /proc/stat read per tick: {fmt_t(f1)}",
+            peer=f"{fmt_t(per_tick_cc)} per 1 s sample (measurement {fmt_t(cc_meas)} + "
+                 f"power monitor {fmt_t(cc_mon)})",
             ratio=fmt_vs(per_tick_cc / o1), target="< 0.1 ms and >= 10x cheaper",
             met=o1 < 1e-4 and per_tick_cc / o1 >= 10,
-            note="thread_time per timer-thread run; CodeCarbon at measure_power_secs=1 runs both of its timers "
-                 f"every second; its measurement alone is {fmt_x(cc_meas / o1)} ours"),
-        Row(sec, "CPU per sample, live sampler thread at 0.1 s", fmt_t(o01), target="< 0.1 ms", met=o01 < 1e-4),
+            note=f"time.thread_time around each tick ({len(t1)} ticks; CodeCarbon: each timer run, "
+                 f"{len(ticks('cc', 1.0, 'measure_runs_ns'))} measurements); means: ours {fmt_t(mean(t1))}, "
+                 f"CodeCarbon {fmt_t(cc_meas_mean + cc_mon_mean)}; an empty tick on the same schedule: "
+                 f"{fmt_t(f0)}. CodeCarbon at measure_power_secs=1 runs both of its "
+                 f"timers every second; its measurement alone is {fmt_x(cc_meas / o1)} ours"),
+        Row(sec, "CPU per sample: work per tick at 0.1 s, median", fmt_t(o01),
+            base=f"floor: a bare /proc/stat read per tick: {fmt_t(f01)}", target="< 0.1 ms", met=o01 < 1e-4,
+            note=f"{len(t01)} ticks; mean {fmt_t(mean(t01))}"),
+        Row(sec, "CPU per sample, whole sampler thread (waking and waiting included), 1 s / 0.1 s",
+            f"{fmt_t(w1)} / {fmt_t(w01)}",
+            base=f"a thread waking each 1 s: doing nothing {fmt_t(wf0)}, reading /proc/stat {fmt_t(wf1)}",
+            note="the thread's CPU clock, read from outside (nothing added to the tick); what the platform "
+                 "charges a thread for waking is the difference between the floors and zero"),
         Row(sec, "CPU per sample, called directly on the main thread (thread_time)", fmt_t(d1),
-            peer=f"measure {fmt_t(cc_dm)}, monitor {fmt_t(cc_dmon)}", ratio=fmt_vs(cc_dm / d1),
-            note="no timer-thread start-up on either side"),
-        Row(sec, "CPU per sample in a kernel, live widget attached (1 s / 0.1 s)",
+            peer=f"measure {fmt_t(cc_dm)}, monitor {fmt_t(cc_dmon)}", ratio=fmt_vs((cc_dm + cc_dmon) / d1),
+            note="hot caches, no timer-thread wake-up on either side; ratio against measure + monitor"),
+        Row(sec, "CPU per sample in a kernel, live widget attached, whole sampler thread (1 s / 0.1 s)",
             f"{fmt_t(k1)} / {fmt_t(k01)}",
             note=f"{kern[1.0]['samples']} / {kern[0.1]['samples']} samples; widget state sent at most 2/s"),
         Row(sec, "process CPU per hour of an idle session, tracker at 1 s", f"{h_o1:.2f} s",
             base=f"{none_h:.2f} s (sleeping interpreter)", peer=f"{h_cc1:.2f} s (measure_power_secs=1)",
             ratio=fmt_vs((h_cc1 - none_h) / max(h_o1 - none_h, 1e-9)),
-            note=f"time.process_time over {seconds:g} s idle, x{rounds}"),
+            note=f"time.process_time over {seconds:g} s idle, x{rounds}; ratio of the CPU added to a "
+                 "sleeping interpreter"),
         Row(sec, "process CPU per hour, ours at 0.1 s vs CodeCarbon at its default 15 s", f"{h_o01:.2f} s",
             base=f"{none_h:.2f} s", peer=f"{h_cc15:.2f} s",
             ratio=fmt_vs((h_cc15 - none_h) / max(h_o01 - none_h, 1e-9)),

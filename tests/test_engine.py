@@ -6,6 +6,7 @@ import pytest
 
 from jupyter_carbon.engine import Meter
 from jupyter_carbon.errors import ConfigError
+from jupyter_carbon.sensors.base import Sensor
 from jupyter_carbon.sensors.models import CpuTdpSensor, RamModelSensor
 from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
 
@@ -148,7 +149,97 @@ def test_real_tdp_model_sees_busy_cpu_more_than_sleep():
     ncpu = m.sensors[0].ncpu
     assert busy.energy_j > 0.3 * 100.0 / ncpu * 0.5  # at least half a core busy
     assert idle.energy_j < 0.3 * 100.0 / ncpu * 0.2
-    assert CpuTdpSensor(100.0, "cpu").read(0).joules > 0  # the machine-wide counter reads too
+    assert CpuTdpSensor(100.0, "cpu").read(0)[0] > 0  # the machine-wide counter reads too
+
+
+def test_tdp_model_reads_proc_stat_first_line(tmp_path):
+    """The per-tick /proc/stat path: busy = user + nice + system + irq + softirq."""
+    import os
+
+    stat = tmp_path / "stat"
+    # cpu user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  1000 20 300 9000 400 5 60 7000 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1 2 3\n")
+    s = CpuTdpSensor(40.0, "fake", ncpu=4, proc_stat=str(stat))
+    hz = os.sysconf("SC_CLK_TCK")
+    j, w = s.read(0.0)
+    assert w is None
+    assert j == pytest.approx(40.0 / 4 * (1000 + 20 + 300 + 5 + 60) / hz)  # idle, iowait, steal left out
+    stat.write_text("cpu  1100 20 300 9000 400 5 60 7000 0 0\n")  # 100 more ticks of user time
+    assert s.read(1.0)[0] - j == pytest.approx(40.0 / 4 * 100 / hz)
+    s.close()
+    with pytest.raises(OSError):
+        s.read(2.0)  # a closed sensor fails loudly; its channel then marks it failed
+
+
+def test_tdp_model_falls_back_to_psutil_when_proc_stat_is_odd(tmp_path):
+    odd = tmp_path / "stat"
+    odd.write_text("not the stat file you are looking for\n")
+    s = CpuTdpSensor(40.0, "fake", proc_stat=str(odd))
+    assert s._stat_fd is None
+    assert s.read(0.0)[0] > 0  # psutil's machine-wide busy time instead
+    assert CpuTdpSensor(40.0, "fake", proc_stat=str(tmp_path / "missing"))._stat_fd is None
+
+
+def test_constant_ram_model_is_integrated_without_reads():
+    class Counting(RamModelSensor):
+        reads = 0
+
+        def read(self, now):
+            Counting.reads += 1
+            return super().read(now)
+
+    clock = ManualClock()
+    s = Counting(total_bytes=16 * 10**9)
+    assert s.constant_w == pytest.approx(6.0)  # 3 W per 8 GB
+    m = Meter([s], clock=clock)
+    clock.t = 2.0
+    w = m.begin()
+    clock.t = 12.5
+    m.sampler.sample_now()
+    clock.t = 32.0
+    r = w.end()
+    assert r.energy_j == pytest.approx(6.0 * 30.0)
+    assert r.by_component["ram"].power_w == pytest.approx(6.0)
+    assert m.sampler.latest().joules[0] == pytest.approx(6.0 * 12.5)
+    assert Counting.reads == 0
+    assert RamModelSensor(process=True).constant_w is None  # the process's RSS does change
+
+
+def test_sampler_thread_cpu_is_measured_from_outside():
+    m = Meter([RamModelSensor()], interval=0.05).start()
+    sp = m.sampler
+    time.sleep(0.3)
+    used = sp.cpu_s
+    m.close()
+    if used is None:
+        pytest.skip("no per-thread CPU clock on this platform")
+    assert 0 < used < 0.3  # it ran, and mostly slept
+    assert sp.cpu_s >= used  # kept after the thread ended
+    assert not sp.running
+
+
+def test_interval_change_and_stop_wake_the_sleeping_thread():
+    m = Meter([RamModelSensor()], interval=60).start()
+    sp = m.sampler
+    time.sleep(0.1)
+    n = sp.samples_taken
+    t = time.perf_counter()
+    sp.interval = 0.05  # applies now, not after the 60 s already being waited
+    while sp.samples_taken < n + 3 and time.perf_counter() - t < 5:
+        time.sleep(0.01)
+    assert sp.samples_taken >= n + 3
+    sp.interval = 60
+    time.sleep(0.1)
+    t = time.perf_counter()
+    m.close()
+    assert time.perf_counter() - t < 1.0 and not sp.running
+    m.sampler.start()  # a stopped sampler starts again, with no stale wake-up pending
+    time.sleep(0.2)
+    assert sp.running
+    n = sp.samples_taken
+    time.sleep(0.3)
+    assert sp.samples_taken == n  # at 60 s: one sample at start, none since
+    m.close()
 
 
 def test_baseline_reports_energy_above_idle():
@@ -207,7 +298,9 @@ def test_ring_buffer_is_bounded_and_listener_errors_are_contained():
 
 
 def test_failing_sensor_does_not_break_the_others():
-    class Broken(RamModelSensor):
+    class Broken(Sensor):
+        component = "ram"
+
         def read(self, now):
             raise OSError("sensor unplugged")
 

@@ -128,6 +128,7 @@ class CarbonSession:
         old_meter, old_setup = self.meter, self.setup
         old_meter.sampler.remove_listener(self._on_sample)
         old_meter.sampler.stop()
+        self._flush_samples()  # its rows are built from the old meter's channels
         old_setup.close()
         from . import runtime
 
@@ -235,45 +236,53 @@ class CarbonSession:
             [s.name for s in sensors if s.component == "gpu"], announce=self.say_once,
         ) if self.settings["samples"] else None
         self._t0 = self.meter.clock()
-        self._samples_pending = 0
+        self._samples_pending: list[tuple[Sample, int | None]] = []
         self._samples_flushed_at = time.monotonic()
         from .hardware.cpuinfo import cpu_model_name
 
         self.host = HostInfo.collect(self.meter.sensors, self.settings["tracking_mode"], cpu_model_name())
 
     def _on_sample(self, sample: Sample) -> None:
-        """Sampler thread: buffer the sample row; write in batches off the user's path."""
+        """Sampler thread: keep the sample; rows are built and written in batches.
+
+        Per tick this is one append (the tick's cost is what users pay all day long); the
+        rows are formatted and written once a minute, at unload and at interpreter exit.
+        """
+        if self.samples_log is None:
+            return
+        cell = self.current
+        pending = self._samples_pending
+        pending.append((sample, cell.execution_count if cell is not None else None))
+        if len(pending) >= 600 or time.monotonic() - self._samples_flushed_at >= 60:
+            self._flush_samples()
+
+    def _sample_row(self, sample: Sample, execution_count: int | None, channels) -> dict[str, Any]:
+        row: dict[str, Any] = {"timestamp": sample.wall, "session_id": self.session_id,
+                               "elapsed_s": sample.mono - self._t0, "execution_count": execution_count}
+        total = 0.0
+        for ch, w in zip(channels, sample.watts):
+            comp = ch.sensor.component
+            key = f"{comp}_power"
+            row[key] = row.get(key, 0.0) + w
+            total += w
+            if comp == "gpu":
+                row[f"{slug(ch.sensor.name)}_power"] = w
+        row["total_power"] = total
+        return row
+
+    def _flush_samples(self) -> None:
         sl = self.samples_log
         if sl is None:
             return
-        row: dict[str, Any] = {"timestamp": sample.wall, "session_id": self.session_id,
-                               "elapsed_s": sample.mono - self._t0}
-        cell = self.current
-        if cell is not None:
-            row["execution_count"] = cell.execution_count
-        total = 0.0
-        for ch, w in zip(self.meter.channels, sample.watts):
-            key = f"{ch.sensor.component}_power"
-            row[key] = row.get(key, 0.0) + w
-            total += w
-            if ch.sensor.component == "gpu":
-                row[f"{slug(ch.sensor.name)}_power"] = w
-        row["total_power"] = total
-        sl.add(row)
-        self._samples_pending += 1
-        # Each write costs ~0.5 ms: once a minute keeps the sampler's cost per tick tiny; the
-        # last batch is written at unload and at interpreter exit.
-        if self._samples_pending >= 600 or time.monotonic() - self._samples_flushed_at >= 60:
-            self._flush_samples()
-
-    def _flush_samples(self) -> None:
-        if self.samples_log is not None:
-            self._samples_pending = 0
-            self._samples_flushed_at = time.monotonic()
-            try:
-                self.samples_log.flush()
-            except Exception as exc:
-                self.say_once(f"could not write the samples log: {exc}")
+        pending, self._samples_pending = self._samples_pending, []
+        self._samples_flushed_at = time.monotonic()
+        try:
+            channels = self.meter.channels
+            for sample, count in pending:
+                sl.add(self._sample_row(sample, count, channels))
+            sl.flush()
+        except Exception as exc:
+            self.say_once(f"could not write the samples log: {exc}")
 
     # --- cells -------------------------------------------------------------------------
     def begin_cell(self, execution_count: int | None, cell_id: str | None,

@@ -26,7 +26,7 @@ class Meter:
         self.baseline_w: dict[str, float] | None = None
         self.snapshot()  # anchor every channel so the first window starts from a real read
 
-    def snapshot(self) -> Sample:
+    def snapshot(self, _new=tuple.__new__) -> Sample:
         wall = time.time()
         mono = self.clock()
         joules, watts = [], []
@@ -34,7 +34,8 @@ class Meter:
             j, w = ch.sample(mono)
             joules.append(j)
             watts.append(w)
-        return Sample(wall, mono, tuple(joules), tuple(watts))
+        # Sample(...) without its Python-level __new__: this runs on every sampler tick
+        return _new(Sample, (wall, mono, tuple(joules), tuple(watts)))
 
     def begin(self, label: str | None = None) -> Window:
         return Window(self, label)

@@ -21,6 +21,7 @@ MIN_INTERVAL_S, MAX_INTERVAL_S = 0.05, 60.0
 DEFAULT_INTERVAL_S = 1.0
 DEFAULT_BUFFER = 4096
 _LISTENER_MAX_FAILURES = 5
+_THREAD_CLOCKS = hasattr(time, "pthread_getcpuclockid")  # Linux and most Unixes, not macOS
 
 
 class Sample(NamedTuple):
@@ -54,11 +55,15 @@ class Sampler:
         self._interval = check_interval(interval)
         self.buffer: deque[Sample] = deque(maxlen=buffer)
         self._listeners: dict[Callable[[Sample], None], int] = {}
-        self._wake = threading.Event()
-        self._stop = threading.Event()
+        # The thread sleeps by acquiring this held lock with a timeout; releasing it wakes
+        # the thread early. A C-level wait: Event.wait runs ~30 lines of Python per tick.
+        self._sleep = threading.Lock()
+        self._sleep.acquire()
+        self._stopping = False
         self._thread: threading.Thread | None = None
+        self._cpu_clock: int | None = None
+        self._cpu_before = 0.0  # CPU seconds of earlier (stopped) sampler threads
         self.samples_taken = 0
-        self.cpu_s = 0.0  # thread CPU time spent sampling (for benchmarks and status)
 
     # --- lifecycle -----------------------------------------------------------------
     @property
@@ -68,17 +73,41 @@ class Sampler:
     def start(self) -> None:
         if self.running:
             return
-        self._stop.clear()
+        self._stopping = False
+        self._sleep.acquire(blocking=False)  # drop a wake-up left by an earlier stop
         self._thread = threading.Thread(target=self._run, name="jupyter-carbon-sampler", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stop.set()
-        self._wake.set()
+        self._stopping = True
+        self._poke()
         t = self._thread
         if t is not None and t is not threading.current_thread():
             t.join(timeout)
         self._thread = None
+
+    def _poke(self) -> None:
+        try:
+            self._sleep.release()
+        except RuntimeError:  # already released: a wake-up is pending
+            pass
+
+    @property
+    def cpu_s(self) -> float | None:
+        """CPU seconds the sampler threads have used in all (waking and waiting included).
+
+        Read from the thread's CPU clock by whoever asks, so the thread pays nothing for
+        being measured; None where the platform has no per-thread CPU clock.
+        """
+        if not _THREAD_CLOCKS:
+            return None
+        clock = self._cpu_clock
+        if clock is not None:
+            try:
+                return self._cpu_before + time.clock_gettime(clock)
+            except OSError:  # the thread ended between the two reads
+                pass
+        return self._cpu_before
 
     @property
     def interval(self) -> float:
@@ -87,7 +116,7 @@ class Sampler:
     @interval.setter
     def interval(self, value: float) -> None:
         self._interval = check_interval(value)
-        self._wake.set()  # apply now, not after the old interval
+        self._poke()  # apply now, not after the old interval
 
     # --- listeners -------------------------------------------------------------------
     def add_listener(self, fn: Callable[[Sample], None]) -> None:
@@ -107,7 +136,9 @@ class Sampler:
         s = self.meter.snapshot()
         self.buffer.append(s)
         self.samples_taken += 1
-        for fn in list(self._listeners):
+        if not self._listeners:
+            return s
+        for fn in tuple(self._listeners):
             try:
                 fn(s)
             except Exception:
@@ -119,20 +150,29 @@ class Sampler:
         return s
 
     def _run(self) -> None:
-        cpu = time.thread_time
-        next_at = time.monotonic()
-        while not self._stop.is_set():
-            c0 = cpu()
+        if _THREAD_CLOCKS:
             try:
-                self.sample_now()
+                self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
+            except OSError:
+                self._cpu_clock = None
+        try:
+            self._loop()
+        finally:
+            used = time.thread_time()
+            self._cpu_clock = None
+            self._cpu_before += used
+
+    def _loop(self) -> None:
+        sample, sleep, monotonic = self.sample_now, self._sleep.acquire, time.monotonic
+        next_at = monotonic()
+        while not self._stopping:
+            try:
+                sample()
             except Exception:  # never let the thread die; the next tick tries again
                 pass
-            self.cpu_s += cpu() - c0
             next_at += self._interval
-            now = time.monotonic()
+            now = monotonic()
             if next_at < now:  # we fell behind (suspended laptop, busy machine): re-anchor
                 next_at = now + self._interval
-            self._wake.wait(next_at - now)
-            if self._wake.is_set():
-                self._wake.clear()
-                next_at = time.monotonic()
+            if sleep(True, next_at - now):  # woken early: stop, or a new interval
+                next_at = monotonic()

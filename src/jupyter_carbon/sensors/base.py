@@ -6,19 +6,19 @@ logic exists once and is exercised by every sensor, the replayed ones included.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CPU, GPU, RAM = "cpu", "gpu", "ram"
 COMPONENTS = (CPU, GPU, RAM)
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
-    """One read of a device.
+class Reading(NamedTuple):
+    """One read of a device: a ``(joules, watts)`` pair.
 
     ``joules`` is a hardware-style cumulative counter (it may wrap at ``Sensor.wrap_j``)
     or None for sensors that only know power; ``watts`` is the instantaneous power or
-    None when it must be derived from the counter.
+    None when it must be derived from the counter. Sensors read on every tick may return
+    a plain ``(joules, watts)`` tuple: it is the same thing without a constructor call.
     """
 
     joules: float | None
@@ -37,6 +37,9 @@ class Sensor:
     measured: bool = False  # True: hardware counter/power reading; False: a model
     name: str = ""  # human-readable device name, e.g. "NVIDIA H100 80GB HBM3 #0"
     wrap_j: float | None = None  # counter range in joules, when the counter wraps
+    # A model whose power never changes: its channel integrates this figure and never
+    # calls ``read``, so the sampler spends nothing on it.
+    constant_w: float | None = None
 
     def read(self, now: float) -> Reading:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -21,67 +21,64 @@ class CpuTdpSensor(Sensor):
     measured = False
 
     def __init__(self, tdp_w: float, name: str, *, process: bool = False,
-                 ncpu: int | None = None, cpu_times=None):
+                 ncpu: int | None = None, cpu_times=None, proc_stat: str = "/proc/stat"):
         self.tdp_w = float(tdp_w)
         self.name = name
         self.ncpu = ncpu or psutil.cpu_count() or os.cpu_count() or 1
         self.process = process
-        self._proc_stat: ProcStatBusy | None = None
+        self._j_per_busy_s = self.tdp_w / self.ncpu
+        self._stat_fd: int | None = None
         if cpu_times is not None:
             self._busy = cpu_times
-        elif process:
-            proc = psutil.Process()
-            self._busy = lambda: sum(proc.cpu_times()[:4])  # user, system, children
+        elif process:  # user + system, own and waited-for children's: one times(2) call
+            self._busy = lambda _times=os.times: sum(_times()[:4])
         else:
-            self._proc_stat = ProcStatBusy.open()
-            self._busy = self._proc_stat or _system_busy_seconds
+            self._busy = _system_busy_seconds
+            self._stat_fd = _open_proc_stat(proc_stat)
+            if self._stat_fd is not None:
+                self._j_per_tick = self._j_per_busy_s / os.sysconf("SC_CLK_TCK")
+                self.read = self._read_proc_stat
 
     def read(self, now: float) -> Reading:
-        return Reading(self.tdp_w * self._busy() / self.ncpu)
+        return self._j_per_busy_s * self._busy(), None  # per tick: a plain pair, see Reading
 
-    def close(self) -> None:
-        if self._proc_stat is not None:
-            self._proc_stat.close()
+    def _read_proc_stat(self, now: float, _pread=os.pread) -> Reading:
+        """The machine-wide busy time from /proc/stat's first line, in one frame.
 
-
-class ProcStatBusy:
-    """Busy CPU-seconds from the first line of /proc/stat, on a descriptor kept open.
-
-    The same figure as psutil's (user + nice + system + irq + softirq) at a fraction of the
-    cost: one pread instead of open/read/close/parse of every line (~10x cheaper per sample).
-    """
-
-    def __init__(self, fd: int):
-        self._fd: int | None = fd
-        self._hz = os.sysconf("SC_CLK_TCK")
-
-    @classmethod
-    def open(cls, path: str = "/proc/stat") -> ProcStatBusy | None:
-        try:
-            fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        except (OSError, AttributeError):
-            return None
-        probe = cls(fd)
-        try:
-            probe()
-        except Exception:
-            probe.close()
-            return None
-        return probe
-
-    def __call__(self) -> float:
-        fd = self._fd
+        Busy is user + nice + system + irq + softirq: psutil's figure less idle, iowait and
+        steal, at a fraction of its cost (one pread on a descriptor kept open, no
+        open/read/close and no parse of the other lines). This is the sampler's whole
+        per-tick work on a machine without counters; see benchmarks, "Sampler cost".
+        """
+        fd = self._stat_fd
         if fd is None:
-            return _system_busy_seconds()
-        f = os.pread(fd, 512, 0).split(b"\n", 1)[0].split()
+            raise OSError("sensor closed")
+        f = _pread(fd, 512, 0).split(None, 8)
         if f[0] != b"cpu":
             raise ValueError("unexpected /proc/stat layout")
-        return (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])) / self._hz
+        return self._j_per_tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])), None
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
+        fd, self._stat_fd = self._stat_fd, None
         if fd is not None:
             os.close(fd)
+
+
+def _open_proc_stat(path: str) -> int | None:
+    """A descriptor on /proc/stat whose first line parses, else None (psutil is used)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, AttributeError):
+        return None
+    try:
+        f = os.pread(fd, 512, 0).split(None, 8)
+        if f[0] == b"cpu" and len(f) > 8:
+            int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])
+            return fd
+    except (OSError, ValueError):
+        pass
+    os.close(fd)
+    return None
 
 
 def _system_busy_seconds() -> float:
@@ -104,7 +101,9 @@ class RamModelSensor(Sensor):
         self.total_gb = total / 1e9
         self.name = f"RAM {self.total_gb:.0f} GB"
         self._proc = psutil.Process() if process else None
+        if not process:  # the whole machine's RAM: a constant, integrated without reads
+            self.constant_w = self.total_gb * self.w_per_gb
 
     def read(self, now: float) -> Reading:
         gb = self._proc.memory_info().rss / 1e9 if self._proc is not None else self.total_gb
-        return Reading(None, gb * self.w_per_gb)
+        return None, gb * self.w_per_gb
