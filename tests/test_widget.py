@@ -180,6 +180,33 @@ def test_sparkline_buckets_are_time_aligned_and_bounded():
     assert spark_state([], None, 1.0) == {"bucket_s": 0, "w": []}
 
 
+def test_incremental_sparkline_matches_a_full_recompute():
+    """The live widget folds in only new samples; it must show what a full recompute shows."""
+    import random
+    from collections import deque
+    from types import SimpleNamespace
+
+    from jupyter_carbon.widget.state import Sparkline, spark_state
+
+    rng = random.Random(7)
+    for interval in (0.1, 1.0, 4.0):
+        buf: deque = deque(maxlen=10_000)
+        spark = Sparkline()
+        wall, mono = 1.7e9 + rng.random(), 50.0
+        for step in range(2500):
+            gap = interval * (40 if rng.random() < 0.005 else 1)  # now and then a hole in sampling
+            wall, mono = wall + gap, mono + gap
+            buf.append(SimpleNamespace(wall=wall, mono=mono, watts=(rng.uniform(5, 60), rng.choice((0.0, 250.0)))))
+            if rng.random() < 0.3 or step == 2499:  # updates come at most every few samples
+                assert spark.state(buf, wall, interval) == spark_state(list(buf), wall, interval), (interval, step)
+    # a sample appended after ``now_wall`` is left for the next call, not lost
+    buf = deque([SimpleNamespace(wall=100.0 + i, mono=float(i), watts=(10.0,)) for i in range(10)])
+    spark = Sparkline()
+    spark.state(buf, 105.0, 1.0)
+    assert spark.state(buf, 109.0, 1.0) == spark_state(list(buf), 109.0, 1.0)
+    assert spark.state(buf, None, 1.0) == {"bucket_s": 0, "w": []}
+
+
 # --- throttling and threads ---------------------------------------------------------------
 
 def test_burst_of_1000_samples_sends_at_most_a_few_messages(session):

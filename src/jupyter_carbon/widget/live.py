@@ -106,6 +106,7 @@ class CarbonWidget(anywidget.AnyWidget):
         self._thread_failures = 0
         self._ctx: contextvars.Context | None = None
         self._meter = None
+        self._spark, self._spark_meter = st.Sparkline(), None  # only ever used under _send_lock
         self._handles: list = []  # DisplayHandles of inline views (made static on detach)
         self._sidecar = None
         self.on_msg(self._on_custom_msg)
@@ -189,10 +190,11 @@ class CarbonWidget(anywidget.AnyWidget):
     def _fast_state(self, sample) -> dict[str, Any]:
         s = self.session
         meter = s.meter
-        samples = st.recent_samples(meter.sampler.buffer)
+        if self._spark_meter is not meter:  # a rebuilt meter: its buffer starts afresh
+            self._spark, self._spark_meter = st.Sparkline(), meter
         return {"power": st.power_state(meter, sample),
-                "spark": st.spark_state(samples, sample.wall if sample is not None else None,
-                                        meter.sampler.interval),
+                "spark": self._spark.state(meter.sampler.buffer, sample.wall if sample is not None else None,
+                                           meter.sampler.interval),
                 "running": st.running_state(s, sample), "status": st.status_state(s)}
 
     def _apply(self, changes: dict[str, Any]) -> None:
