@@ -157,7 +157,7 @@ def wallclock(seconds: float, pairs: int) -> dict:
                 m = w.end()
                 t_b = time.perf_counter()
                 meter.close()
-                watts = ram.read(0.0).watts
+                watts = ram.read(0.0)[1]
                 res["ours"].append({"energy": m.energy_j, "truth": watts * (t_b - t_a), "watts": watts,
                                     "samples": meter.sampler.samples_taken})
             else:

@@ -41,6 +41,11 @@ def machine_facts() -> dict[str, str]:
         facts["Virtual machine"] = virt
     except OSError:
         pass
+    damon = damon_schemes()
+    if damon:
+        facts["Kernel memory monitor"] = (f"DAMON running, schemes: {', '.join(damon)} (memory left untouched "
+                                          "for a while is cold again when a thread wakes: see the sampler-cost "
+                                          "rows)")
     vers = []
     for p in PACKAGES:
         try:
@@ -49,6 +54,47 @@ def machine_facts() -> dict[str, str]:
             vers.append(f"{p} (not installed)")
     facts["Packages"] = ", ".join(vers)
     return facts
+
+
+def damon_schemes() -> list[str]:
+    """Actions of the running DAMON schemes (e.g. ``pageout``), which make idle memory cold."""
+    from pathlib import Path
+
+    out = []
+    try:
+        for kd in Path("/sys/kernel/mm/damon/admin/kdamonds").glob("[0-9]*"):
+            if (kd / "state").read_text().strip() != "on":
+                continue
+            out += [(sc / "action").read_text().strip() for sc in kd.glob("contexts/*/schemes/[0-9]*")]
+            out = out or ["monitoring only"]
+    except OSError:
+        pass
+    return out
+
+
+def sampler_md(facts: dict) -> str:
+    """What the sampler-cost floors say about the per-sample targets, from this run's figures."""
+    f = facts.get("sampler_floor")
+    if not f:
+        return ""
+    floor, ours, cc = f["floor_s"], f["ours_s"], f["cc_s"]
+    text = (f"On this machine a thread that wakes once a second and does nothing but read and parse "
+            f"`/proc/stat` (the one read a machine-wide CPU model needs on Linux) spends "
+            f"**{floor * 1e6:.0f} µs** of CPU per tick at the median, against {f['hot_s'] * 1e6:.1f} µs for "
+            "the same read in a hot loop: after a second of sleep, what the read touches is no longer in "
+            "the CPU's caches. ")
+    if floor >= 1e-4:
+        text += f"That floor alone is {floor / 1e-4:.1f}x the 0.1 ms target. "
+    text += f"CodeCarbon's {cc * 1e3:.2f} ms per 1 s sample is {cc / floor:.1f}x the floor"
+    text += (", so no tracker reading machine-wide CPU time every second could be 10x cheaper than it "
+             "here. " if cc / floor < 10 else f"; 10x cheaper than it means at most {cc / 10 * 1e6:.0f} µs "
+             f"per tick, {(cc / 10 - floor) * 1e6:.0f} µs above the floor. ")
+    text += (f"jupyter-carbon's tick costs {ours * 1e6:.0f} µs, {(ours - floor) * 1e6:.0f} µs above the floor, "
+             f"where CodeCarbon's is {(cc - floor) * 1e3:.2f} ms above it "
+             f"({(cc - floor) / max(ours - floor, 1e-9):.1f}x). On a machine with RAPL the per-tick read is "
+             "a sysfs counter instead of `/proc/stat`; run the benchmarks there, and on bare metal, to see "
+             "how much of the floor belongs to this machine.")
+    return text
 
 
 def _met(m: bool | None) -> str:
@@ -170,6 +216,9 @@ def markdown(rows: list[Row], facts: dict, *, quick: bool, elapsed_s: float, met
         notes(rows),
         "",
     ]
+    sm = sampler_md(facts)
+    if sm:
+        parts += ["## Reading the sampler-cost rows", "", sm, ""]
     bd = breakdown_md(facts)
     if bd:
         parts += ["## Where the per-cell time goes", "",

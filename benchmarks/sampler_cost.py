@@ -66,8 +66,12 @@ def _floor(what: str, interval: float, seconds: float) -> dict:
     n1, c1 = len(ticks), time.clock_gettime(clock[0])
     sleep.release()
     th.join()
+    t = time.thread_time()
+    for _ in range(2000):  # the same read with hot caches, for comparison
+        read_stat()
+    hot = (time.thread_time() - t) / 2000
     os.close(fd)
-    return {"ticks_ns": ticks[n0:n1], "thread_s": c1 - c0, "samples": n1 - n0}
+    return {"ticks_ns": ticks[n0:n1], "thread_s": c1 - c0, "samples": n1 - n0, "hot_s": hot}
 
 
 def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
@@ -207,6 +211,8 @@ def run(cfg: Config) -> list[Row]:
     sensors = res[("ours", 1.0)][0]["sensors"]
     cfg.facts["sampler_sensors"] = sensors
     cfg.facts["codecarbon_hardware"] = res[("cc", 1.0)][0]["hardware"]
+    cfg.facts["sampler_floor"] = {"floor_s": f1, "ours_s": o1, "cc_s": cc_meas + cc_mon,
+                                  "hot_s": median([o["hot_s"] for o in res[("floor-stat", 1.0)]])}
     sec = "4. Sampler cost"
     per_tick_cc = cc_meas + cc_mon
     return [
