@@ -242,6 +242,35 @@ def test_interval_change_and_stop_wake_the_sleeping_thread():
     m.close()
 
 
+def test_a_sampler_restarted_while_a_read_hangs_never_runs_twice():
+    """stop() gives up on a thread stuck in a slow read; that thread must not come back to life."""
+    release = threading.Event()
+    calls = []
+
+    class Slow(Sensor):
+        def read(self, now):
+            calls.append(threading.get_ident())
+            if len(calls) == 2:  # the sampler's first tick (the first read is the meter's anchor)
+                release.wait(5)
+            return now, None
+
+    m = Meter([Slow()], interval=0.05).start()
+    sp = m.sampler
+    while len(calls) < 2:
+        time.sleep(0.01)
+    stuck = calls[1]
+    sp.stop(timeout=0.1)  # the read is still hanging
+    sp.start()
+    time.sleep(0.2)
+    release.set()
+    time.sleep(0.3)
+    names = [t for t in threading.enumerate() if t.name == "jupyter-carbon-sampler"]
+    after = calls[calls.index(stuck) + 1:]
+    m.close()
+    assert len(names) == 1
+    assert stuck not in after  # the old thread exited once its read returned
+
+
 def test_baseline_reports_energy_above_idle():
     trace = PowerTrace([(0, 20.0), (1e6, 20.0)])
     m = Meter([ReplaySensor(trace, t0=time.perf_counter())])

@@ -59,7 +59,7 @@ class Sampler:
         # the thread early. A C-level wait: Event.wait runs ~30 lines of Python per tick.
         self._sleep = threading.Lock()
         self._sleep.acquire()
-        self._stopping = False
+        self._stop_token = [True]  # one per thread: a late-exiting old thread never revives
         self._thread: threading.Thread | None = None
         self._cpu_clock: int | None = None
         self._cpu_before = 0.0  # CPU seconds of earlier (stopped) sampler threads
@@ -73,13 +73,14 @@ class Sampler:
     def start(self) -> None:
         if self.running:
             return
-        self._stopping = False
+        self._stop_token = token = [False]
         self._sleep.acquire(blocking=False)  # drop a wake-up left by an earlier stop
-        self._thread = threading.Thread(target=self._run, name="jupyter-carbon-sampler", daemon=True)
+        self._thread = threading.Thread(target=self._run, args=(token,), name="jupyter-carbon-sampler",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float = 2.0) -> None:
-        self._stopping = True
+        self._stop_token[0] = True
         self._poke()
         t = self._thread
         if t is not None and t is not threading.current_thread():
@@ -149,23 +150,25 @@ class Sampler:
                     self._listeners[fn] = n
         return s
 
-    def _run(self) -> None:
+    def _run(self, token: list[bool]) -> None:
+        clock = None
         if _THREAD_CLOCKS:
             try:
-                self._cpu_clock = time.pthread_getcpuclockid(threading.get_ident())
+                self._cpu_clock = clock = time.pthread_getcpuclockid(threading.get_ident())
             except OSError:
-                self._cpu_clock = None
+                pass
         try:
-            self._loop()
+            self._loop(token)
         finally:
             used = time.thread_time()
-            self._cpu_clock = None
+            if clock is not None and self._cpu_clock == clock:
+                self._cpu_clock = None
             self._cpu_before += used
 
-    def _loop(self) -> None:
+    def _loop(self, token: list[bool]) -> None:
         sample, sleep, monotonic = self.sample_now, self._sleep.acquire, time.monotonic
         next_at = monotonic()
-        while not self._stopping:
+        while not token[0]:
             try:
                 sample()
             except Exception:  # never let the thread die; the next tick tries again
