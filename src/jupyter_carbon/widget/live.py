@@ -106,7 +106,9 @@ class CarbonWidget(anywidget.AnyWidget):
         self._thread_failures = 0
         self._ctx: contextvars.Context | None = None
         self._meter = None
-        self._spark, self._spark_meter = st.Sparkline(), None  # only ever used under _send_lock
+        # Fed by one thread: the sampler's (thread and context modes) or the main thread's
+        # (boundary mode); a clash while falling back only fails one update, which is retried.
+        self._spark, self._spark_meter = st.Sparkline(), None
         self._handles: list = []  # DisplayHandles of inline views (made static on detach)
         self._sidecar = None
         self.on_msg(self._on_custom_msg)
