@@ -164,7 +164,7 @@ CONFIGS = [("none", 1.0), ("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0
 
 
 def run(cfg: Config) -> list[Row]:
-    seconds, rounds, direct = cfg.pick((20.0, 2, 2000), (2.5, 1, 200))
+    seconds, rounds, direct = cfg.pick((10.0, 4, 2000), (2.5, 1, 200))  # more rounds: A B A B in time
     env = bench_env(cfg.workdir / "sampler")
     res: dict = {c: [] for c in CONFIGS}
     for r in range(rounds):
