@@ -62,7 +62,7 @@ def session(notebook_dir):
 
     s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
                       announce=lambda msg: None)
-    s.meter.sampler.remove_listener(s._on_sample)
+    s.meter.sampler.remove_chore(s._flush_samples)
     s.meter.close()
     clock = Clock()
     s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (100, 50)]), t0=clock.t)], clock=clock)

@@ -7,6 +7,7 @@ cell: failures turn into one announced line.
 from __future__ import annotations
 
 import atexit
+import math
 import os
 import threading
 import time
@@ -21,11 +22,12 @@ from typing import Any
 from .config import SENSOR_OPTIONS, Settings
 from .engine.measurement import Measurement
 from .engine.meter import Meter, Window
-from .engine.sampler import Sample
+from .engine.sampler import Sample, samples_after
 from .intensity.model import Intensity
 from .log.csvlog import _slug as slug
 
 HISTORY = 50
+SAMPLES_BATCH_S = 60.0  # the samples log is written once a minute (and at unload and exit)
 
 
 @dataclass
@@ -97,6 +99,10 @@ class CarbonSession:
         self.paused = False
         self.closed = False
         self._listeners: list[Callable[[str, Any], None]] = []
+        self.samples_log = None
+        self._samples_flushed_mono = -math.inf  # samples up to here are in the samples log
+        self._samples_lock = threading.Lock()  # one batch writer at a time; nobody waits on it
+        self._cell_spans: deque[list] = deque(maxlen=4096)  # [start, end, RunningCell], for the samples log
         self._said: set[str] = set()
         self._deferred: list[str] = []  # said by background threads, shown at the next cell end
         self._rebuild_pending = False
@@ -116,7 +122,7 @@ class CarbonSession:
         self.setup = discover(gpu=s["gpu"], cpu_tdp_w=s["cpu_tdp"], ram_w_per_gb=s["ram_w_per_gb"],
                               tracking_mode=s["tracking_mode"], **self._discover_kwargs)
         self.meter = Meter(self.setup.sensors, interval=s["interval"])
-        self.meter.sampler.add_listener(self._on_sample)
+        self.meter.sampler.add_chore(self._flush_samples, SAMPLES_BATCH_S)
         self.meter.start()
         from . import runtime
 
@@ -126,9 +132,9 @@ class CarbonSession:
 
     def _rebuild_meter(self) -> None:
         old_meter, old_setup = self.meter, self.setup
-        old_meter.sampler.remove_listener(self._on_sample)
+        old_meter.sampler.remove_chore(self._flush_samples)
         old_meter.sampler.stop()
-        self._flush_samples()  # its rows are built from the old meter's channels
+        self._flush_samples()  # from the old meter's buffer and channels
         old_setup.close()
         from . import runtime
 
@@ -139,7 +145,7 @@ class CarbonSession:
     def close(self) -> None:
         self.closed = True
         atexit.unregister(self._flush_samples)
-        self.meter.sampler.remove_listener(self._on_sample)
+        self.meter.sampler.remove_chore(self._flush_samples)
         self.meter.sampler.stop()
         self.setup.close()
         from . import runtime
@@ -236,25 +242,9 @@ class CarbonSession:
             [s.name for s in sensors if s.component == "gpu"], announce=self.say_once,
         ) if self.settings["samples"] else None
         self._t0 = self.meter.clock()
-        self._samples_pending: list[tuple[Sample, int | None]] = []
-        self._samples_flushed_at = time.monotonic()
         from .hardware.cpuinfo import cpu_model_name
 
         self.host = HostInfo.collect(self.meter.sensors, self.settings["tracking_mode"], cpu_model_name())
-
-    def _on_sample(self, sample: Sample) -> None:
-        """Sampler thread: keep the sample; rows are built and written in batches.
-
-        Per tick this is one append (the tick's cost is what users pay all day long); the
-        rows are formatted and written once a minute, at unload and at interpreter exit.
-        """
-        if self.samples_log is None:
-            return
-        cell = self.current
-        pending = self._samples_pending
-        pending.append((sample, cell.execution_count if cell is not None else None))
-        if len(pending) >= 600 or time.monotonic() - self._samples_flushed_at >= 60:
-            self._flush_samples()
 
     def _sample_row(self, sample: Sample, execution_count: int | None, channels) -> dict[str, Any]:
         row: dict[str, Any] = {"timestamp": sample.wall, "session_id": self.session_id,
@@ -271,18 +261,35 @@ class CarbonSession:
         return row
 
     def _flush_samples(self) -> None:
+        """Write the samples taken since the last batch, read back from the sampler's buffer.
+
+        A sampler chore once a minute, and at unload, meter rebuild and interpreter exit: the
+        ticks in between do nothing for this log. The ring buffer holds minutes of samples at
+        the shortest interval, so a batch is never lost between two writes. Each sample gets
+        the execution count of the cell it fell in.
+        """
         sl = self.samples_log
-        if sl is None:
-            return
-        pending, self._samples_pending = self._samples_pending, []
-        self._samples_flushed_at = time.monotonic()
+        if sl is None or not self._samples_lock.acquire(blocking=False):
+            return  # another thread is writing this batch
         try:
-            channels = self.meter.channels
-            for sample, count in pending:
-                sl.add(self._sample_row(sample, count, channels))
+            samples = samples_after(self.meter.sampler.buffer, self._samples_flushed_mono)
+            if not samples:
+                return
+            samples.reverse()
+            self._samples_flushed_mono = samples[-1].mono
+            spans, channels, j = list(self._cell_spans), self.meter.channels, 0
+            for sample in samples:
+                while j < len(spans) and spans[j][1] < sample.mono:
+                    j += 1
+                cell = spans[j][2] if j < len(spans) and spans[j][0] <= sample.mono else None
+                sl.add(self._sample_row(sample, cell.execution_count if cell else None, channels))
+            while self._cell_spans and self._cell_spans[0][1] < self._samples_flushed_mono:
+                self._cell_spans.popleft()
             sl.flush()
         except Exception as exc:
             self.say_once(f"could not write the samples log: {exc}")
+        finally:
+            self._samples_lock.release()
 
     # --- cells -------------------------------------------------------------------------
     def begin_cell(self, execution_count: int | None, cell_id: str | None,
@@ -291,6 +298,7 @@ class CarbonSession:
             self.current = None
             return None
         self.current = RunningCell(self.meter.begin(), execution_count, cell_id)
+        self._cell_spans.append([self.current.window.start.mono, math.inf, self.current])
         self._notify("cell_start", self.current)
         return self.current
 
@@ -300,6 +308,8 @@ class CarbonSession:
             return None
         opts = cell.options
         m = cell.window.end(self.intensity_for(opts), self.pue_for(opts))  # labelled by %%carbon
+        if self._cell_spans and self._cell_spans[-1][2] is cell:
+            self._cell_spans[-1][1] = cell.window.start.mono + m.duration_s
         self._log_row(m, cell, status)
         rec = CellRecord(cell.execution_count, opts.label, status, m.duration_s, m.energy_j,
                          m.energy_kwh, m.emissions_kg, m.ended_at, m)

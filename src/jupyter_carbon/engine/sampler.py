@@ -6,6 +6,7 @@ raises is counted and dropped after repeated failures, never allowed to stop sam
 """
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -37,6 +38,25 @@ class Sample(NamedTuple):
         return sum(self.watts)
 
 
+def samples_after(buffer, mono: float) -> list[Sample]:
+    """The samples in ``buffer`` taken after ``mono``, newest first, from any thread.
+
+    Readers take what is new since their last look instead of walking the whole ring
+    buffer; the copy is retried if the sampler appends meanwhile.
+    """
+    for _ in range(3):
+        out = []
+        try:
+            for s in reversed(buffer):
+                if s.mono <= mono:
+                    break
+                out.append(s)
+            return out
+        except RuntimeError:  # "deque mutated during iteration": try again
+            continue
+    return []
+
+
 def check_interval(value) -> float:
     try:
         v = float(value)
@@ -55,6 +75,8 @@ class Sampler:
         self._interval = check_interval(interval)
         self.buffer: deque[Sample] = deque(maxlen=buffer)
         self._listeners: dict[Callable[[Sample], None], int] = {}
+        self._chores: list[list] = []  # [due (monotonic), period, fn]
+        self._next_chore = math.inf
         # The thread sleeps by acquiring this held lock with a timeout; releasing it wakes
         # the thread early. A C-level wait: Event.wait runs ~30 lines of Python per tick.
         self._sleep = threading.Lock()
@@ -126,6 +148,30 @@ class Sampler:
     def remove_listener(self, fn: Callable[[Sample], None]) -> None:
         self._listeners.pop(fn, None)
 
+    def add_chore(self, fn: Callable[[], None], every_s: float) -> None:
+        """Run ``fn`` on the sampler thread every ``every_s`` seconds, after a tick.
+
+        For periodic work (writing the samples log) that must not cost anything on the ticks
+        in between: checking for a due chore is one comparison per tick. A chore that raises
+        is kept; it runs again at its next due time.
+        """
+        self._chores.append([time.monotonic() + every_s, float(every_s), fn])
+        self._next_chore = min(c[0] for c in self._chores)
+
+    def remove_chore(self, fn: Callable[[], None]) -> None:
+        self._chores = [c for c in self._chores if c[2] != fn]
+        self._next_chore = min((c[0] for c in self._chores), default=math.inf)
+
+    def _run_chores(self, now: float) -> None:
+        for chore in list(self._chores):
+            if chore[0] <= now:
+                chore[0] = now + chore[1]
+                try:
+                    chore[2]()
+                except Exception:
+                    pass
+        self._next_chore = min((c[0] for c in self._chores), default=math.inf)
+
     def latest(self) -> Sample | None:
         try:
             return self.buffer[-1]
@@ -175,6 +221,9 @@ class Sampler:
                 pass
             next_at += self._interval
             now = monotonic()
+            if now >= self._next_chore:
+                self._run_chores(now)
+                now = monotonic()
             if next_at < now:  # we fell behind (suspended laptop, busy machine): re-anchor
                 next_at = now + self._interval
             if sleep(True, next_at - now):  # woken early: stop, or a new interval

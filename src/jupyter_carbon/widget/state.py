@@ -10,6 +10,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from ..engine.sampler import samples_after
+
 SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
 SPARK_POINTS = 120  # at most this many buckets go to the browser
 RECENT_CELLS = 5
@@ -106,7 +108,7 @@ class Sparkline:
         last = math.floor(now_wall / bucket)
         sums, counts = self._sums, self._counts
         seen = None
-        for s in _newer_than(buffer, self._seen_mono):  # newest first
+        for s in samples_after(buffer, self._seen_mono):  # newest first
             k = math.floor(s.wall / bucket)
             if k > last:  # after ``now_wall`` (appended meanwhile): the next call takes it
                 continue
@@ -125,21 +127,6 @@ class Sparkline:
         return {"bucket_s": r(bucket, 3),
                 "w": [r(sums[k] / counts[k], 3) if k in counts else None
                       for k in range(min(counts), last + 1)]}
-
-
-def _newer_than(buffer, mono: float) -> list:
-    """The samples after ``mono``, newest first, copied (the sampler may append meanwhile)."""
-    for _ in range(3):
-        out = []
-        try:
-            for s in reversed(buffer):
-                if s.mono <= mono:
-                    break
-                out.append(s)
-            return out
-        except RuntimeError:  # "deque mutated during iteration": try again
-            continue
-    return []
 
 
 def recent_samples(buffer) -> list:

@@ -1,0 +1,119 @@
+"""The samples log (``<notebook>.carbon-samples.csv``) and the sampler chore that writes it.
+
+The session never touches the log on a tick: a chore reads the new samples back from the
+sampler's ring buffer once a minute, and at unload. These tests drive a real session and a
+real sampler on a test clock and read the real file.
+"""
+import csv
+import threading
+import time
+
+import pytest
+
+from jupyter_carbon.config import Settings
+from jupyter_carbon.engine import Meter
+from jupyter_carbon.sensors.models import RamModelSensor
+from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+from jupyter_carbon.session import CarbonSession
+
+
+class Clock:
+    def __init__(self):
+        self.t = 1000.0
+
+    def __call__(self):
+        return self.t
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.fixture
+def session(notebook_dir):
+    """A real session whose meter replays 50 W of CPU on a test clock, sampled by hand."""
+    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="t",
+                      announce=lambda msg: None)
+    s.meter.sampler.remove_chore(s._flush_samples)
+    s.meter.close()
+    clock = Clock()
+    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (1e6, 50)]), t0=clock.t)], clock=clock)
+    s.meter.sampler.add_chore(s._flush_samples, 60)
+    s.clock = clock
+    yield s
+    s.close()
+
+
+def tick(s, n=1, dt=1.0):
+    for _ in range(n):
+        s.clock.t += dt
+        s.meter.sampler.sample_now()
+
+
+def test_each_sample_is_written_once_with_the_cell_it_fell_in(session, notebook_dir):
+    s = session
+    tick(s, 3)  # idle: no cell
+    s.clock.t += 0.5
+    s.begin_cell(7, "c7")
+    tick(s, 4)
+    s.current.execution_count = 8  # IPython 9: the post hook's count is the true one
+    s.clock.t += 0.5
+    s.end_cell("ok")
+    tick(s, 2)
+    s._flush_samples()
+    s._flush_samples()  # nothing new: nothing written twice
+    s.clock.t += 0.5
+    s.begin_cell(9, "c9")
+    tick(s, 2)
+    s.end_cell("ok")
+    s.close()  # the last batch is written at unload
+    got = rows(notebook_dir / "analysis.carbon-samples.csv")
+    assert [r["execution_count"] for r in got] == [""] * 3 + ["8"] * 4 + [""] * 2 + ["9"] * 2
+    assert all(float(r["cpu_power"]) == pytest.approx(50.0) for r in got)
+    elapsed = [float(r["elapsed_s"]) for r in got]
+    assert elapsed == sorted(elapsed) and len(set(elapsed)) == len(elapsed)
+
+
+def test_the_sampler_writes_the_log_as_a_chore_not_on_every_tick(notebook_dir):
+    s = CarbonSession(Settings(None, env={"JUPYTER_CARBON_INTERVAL": "0.05"}),
+                      notebook=notebook_dir / "analysis.ipynb", kernel_id="t", announce=lambda msg: None)
+    sp = s.meter.sampler
+    assert not sp._listeners  # nothing of the session's runs per tick
+    flushes = []
+    orig = s._flush_samples
+
+    def counting():
+        flushes.append(threading.current_thread().name)
+        orig()
+    sp.remove_chore(s._flush_samples)
+    sp.add_chore(counting, 0.3)
+    time.sleep(1.0)
+    n = sp.samples_taken
+    sp.remove_chore(counting)
+    s.close()
+    assert 2 <= len(flushes) <= 5, flushes  # every 0.3 s, not every 0.05 s tick
+    assert set(flushes) == {"jupyter-carbon-sampler"}
+    got = rows(notebook_dir / "analysis.carbon-samples.csv")
+    assert n <= len(got) <= n + 3  # every sample once (close adds those taken meanwhile)
+
+
+def test_chores_run_on_their_own_period_and_survive_errors():
+    m = Meter([RamModelSensor()], interval=0.05)
+    runs, bad = [], []
+
+    def boom():
+        bad.append(1)
+        raise RuntimeError("disk full")
+    m.sampler.add_chore(lambda: runs.append(time.monotonic()), 0.25)
+    m.sampler.add_chore(boom, 0.25)
+    m.start()
+    time.sleep(1.1)
+    m.sampler.remove_chore(boom)
+    k = len(bad)
+    time.sleep(0.4)
+    m.close()
+    assert 3 <= len(runs) <= 6, runs
+    assert min(b - a for a, b in zip(runs, runs[1:])) >= 0.2
+    assert k >= 3 and len(bad) == k  # kept after raising, gone once removed
+    assert m.sampler.samples_taken >= 15  # the ticks went on at 0.05 s meanwhile
