@@ -40,8 +40,15 @@ def day(tracker: str, samples: int, cells: int) -> dict:
         r1 = _rss()
         s = get_session(sh)
         s.meter.sampler.stop()  # we drive it: one sample_now() per simulated second
-        tick = s.meter.sampler.sample_now
-        n = 0
+        sample_now = s.meter.sampler.sample_now
+        n = i_tick = 0
+
+        def tick():
+            nonlocal i_tick
+            i_tick += 1
+            sample_now()
+            if i_tick % 60 == 0:  # the samples log's batch, which the sampler runs once a minute
+                s._flush_samples()
 
         def cell():
             nonlocal n

@@ -102,7 +102,8 @@ class CarbonSession:
         self.samples_log = None
         self._samples_flushed_mono = -math.inf  # samples up to here are in the samples log
         self._samples_lock = threading.Lock()  # one batch writer at a time; nobody waits on it
-        self._cell_spans: deque[list] = deque(maxlen=4096)  # [start, end, RunningCell], for the samples log
+        # [start, end, execution count] of recent cells, for the samples log; pruned at each batch
+        self._cell_spans: deque[list] = deque(maxlen=1024)
         self._said: set[str] = set()
         self._deferred: list[str] = []  # said by background threads, shown at the next cell end
         self._rebuild_pending = False
@@ -281,8 +282,8 @@ class CarbonSession:
             for sample in samples:
                 while j < len(spans) and spans[j][1] < sample.mono:
                     j += 1
-                cell = spans[j][2] if j < len(spans) and spans[j][0] <= sample.mono else None
-                sl.add(self._sample_row(sample, cell.execution_count if cell else None, channels))
+                count = spans[j][2] if j < len(spans) and spans[j][0] <= sample.mono else None
+                sl.add(self._sample_row(sample, count, channels))
             while self._cell_spans and self._cell_spans[0][1] < self._samples_flushed_mono:
                 self._cell_spans.popleft()
             sl.flush()
@@ -298,7 +299,7 @@ class CarbonSession:
             self.current = None
             return None
         self.current = RunningCell(self.meter.begin(), execution_count, cell_id)
-        self._cell_spans.append([self.current.window.start.mono, math.inf, self.current])
+        self._cell_spans.append([self.current.window.start.mono, math.inf, execution_count])
         self._notify("cell_start", self.current)
         return self.current
 
@@ -308,8 +309,9 @@ class CarbonSession:
             return None
         opts = cell.options
         m = cell.window.end(self.intensity_for(opts), self.pue_for(opts))  # labelled by %%carbon
-        if self._cell_spans and self._cell_spans[-1][2] is cell:
-            self._cell_spans[-1][1] = cell.window.start.mono + m.duration_s
+        span = self._cell_spans[-1] if self._cell_spans else None
+        if span is not None and span[0] == cell.window.start.mono:  # the post hook's count wins
+            span[1], span[2] = cell.window.start.mono + m.duration_s, cell.execution_count
         self._log_row(m, cell, status)
         rec = CellRecord(cell.execution_count, opts.label, status, m.duration_s, m.energy_j,
                          m.energy_kwh, m.emissions_kg, m.ended_at, m)
