@@ -40,3 +40,36 @@ def shell(notebook_dir):
 
     unload(sh)
     sh.extension_manager.loaded.discard("jupyter_carbon")
+
+
+class ManualClock:
+    """A meter clock the test moves by hand."""
+
+    def __init__(self, t: float = 1000.0):
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
+@pytest.fixture
+def replay_session(notebook_dir):
+    """A real CarbonSession whose meter replays a constant 50 W CPU on a test clock (``s.clock``).
+
+    The sampler thread is not started: tests tick it by hand with ``sample_now()``.
+    """
+    from jupyter_carbon.config import Settings
+    from jupyter_carbon.engine import Meter
+    from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+    from jupyter_carbon.session import CarbonSession
+
+    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
+                      announce=lambda msg: None)
+    s.meter.sampler.remove_chore(s._flush_samples)
+    s.meter.close()
+    clock = ManualClock()
+    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (1e6, 50)]), t0=clock.t)], clock=clock)
+    s.meter.sampler.add_chore(s._flush_samples, 60)
+    s.clock = clock
+    yield s
+    s.close()

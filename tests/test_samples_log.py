@@ -13,16 +13,7 @@ import pytest
 from jupyter_carbon.config import Settings
 from jupyter_carbon.engine import Meter
 from jupyter_carbon.sensors.models import RamModelSensor
-from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
 from jupyter_carbon.session import CarbonSession
-
-
-class Clock:
-    def __init__(self):
-        self.t = 1000.0
-
-    def __call__(self):
-        return self.t
 
 
 def rows(path):
@@ -31,18 +22,8 @@ def rows(path):
 
 
 @pytest.fixture
-def session(notebook_dir):
-    """A real session whose meter replays 50 W of CPU on a test clock, sampled by hand."""
-    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="t",
-                      announce=lambda msg: None)
-    s.meter.sampler.remove_chore(s._flush_samples)
-    s.meter.close()
-    clock = Clock()
-    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (1e6, 50)]), t0=clock.t)], clock=clock)
-    s.meter.sampler.add_chore(s._flush_samples, 60)
-    s.clock = clock
-    yield s
-    s.close()
+def session(replay_session):
+    return replay_session
 
 
 def tick(s, n=1, dt=1.0):

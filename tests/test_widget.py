@@ -24,14 +24,6 @@ ROOT = Path(__file__).resolve().parents[1]
 XSS = "<img src=x onerror=alert(1)>"
 
 
-class Clock:
-    def __init__(self, t: float = 1000.0):
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-
 @pytest.fixture(autouse=True)
 def dummy_comm(monkeypatch):
     """Widgets get the ``comm`` package's no-op comm, whatever ran before in this process.
@@ -55,23 +47,12 @@ def dummy_comm(monkeypatch):
 
 
 @pytest.fixture
-def session(notebook_dir):
-    """A real CarbonSession whose meter replays a constant 50 W CPU on a test clock."""
-    from jupyter_carbon.config import Settings
-    from jupyter_carbon.session import CarbonSession
-
-    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
-                      announce=lambda msg: None)
-    s.meter.sampler.remove_chore(s._flush_samples)
-    s.meter.close()
-    clock = Clock()
-    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (100, 50)]), t0=clock.t)], clock=clock)
-    s.clock = clock
-    yield s
+def session(replay_session):
+    """The shared replayed session (conftest), with the widget detached before it closes."""
+    yield replay_session
     from jupyter_carbon import widget as jw
 
-    jw.detach(s)
-    s.close()
+    jw.detach(replay_session)
 
 
 def record_sends(w):

@@ -10,7 +10,6 @@ import atexit
 import math
 import os
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable

@@ -61,24 +61,43 @@ def spark_state(samples: Iterable, now_wall: float | None, interval: float,
     """
     if now_wall is None:
         return {"bucket_s": 0, "w": []}
-    bucket = max(float(interval), span_s / points)
-    first = math.floor((now_wall - span_s) / bucket) + 1
-    last = math.floor(now_wall / bucket)
+    bucket, first, last = _buckets(now_wall, interval, span_s, points)
     sums: dict[int, float] = {}
     counts: dict[int, int] = {}
-    for s in reversed(samples):  # newest first; stop at the start of the span
+    _fold(reversed(samples), bucket, first, last, sums, counts)
+    return _render(bucket, sums, counts, last)
+
+
+def _buckets(now_wall: float, interval: float, span_s: float, points: int) -> tuple[float, int, int]:
+    """Bucket width and the first and last bucket of the span ending at ``now_wall``."""
+    bucket = max(float(interval), span_s / points)
+    return bucket, math.floor((now_wall - span_s) / bucket) + 1, math.floor(now_wall / bucket)
+
+
+def _fold(samples, bucket: float, first: int, last: int, sums: dict, counts: dict):
+    """Add samples (newest first) to the bucket sums; the newest one taken, or None.
+
+    Samples after bucket ``last`` are skipped; the walk stops at the first before ``first``.
+    """
+    newest = None
+    for s in samples:
         k = math.floor(s.wall / bucket)
-        if k < first:
-            break
         if k > last:
             continue
+        if newest is None:
+            newest = s
+        if k < first:
+            break
         sums[k] = sums.get(k, 0.0) + sum(w or 0.0 for w in s.watts)
         counts[k] = counts.get(k, 0) + 1
+    return newest
+
+
+def _render(bucket: float, sums: dict, counts: dict, last: int) -> dict[str, Any]:
     if not counts:
         return {"bucket_s": r(bucket, 3), "w": []}
-    lo = min(counts)
-    w = [r(sums[k] / counts[k], 3) if k in counts else None for k in range(lo, last + 1)]
-    return {"bucket_s": r(bucket, 3), "w": w}
+    return {"bucket_s": r(bucket, 3),
+            "w": [r(sums[k] / counts[k], 3) if k in counts else None for k in range(min(counts), last + 1)]}
 
 
 class Sparkline:
@@ -100,43 +119,18 @@ class Sparkline:
     def state(self, buffer, now_wall: float | None, interval: float) -> dict[str, Any]:
         if now_wall is None:
             return {"bucket_s": 0, "w": []}
-        bucket = max(float(interval), self.span_s / self.points)
+        bucket, first, last = _buckets(now_wall, interval, self.span_s, self.points)
         if bucket != self._bucket:  # a new interval: buckets of another size, start over
             self._bucket, self._seen_mono = bucket, -math.inf
             self._sums, self._counts = {}, {}
-        first = math.floor((now_wall - self.span_s) / bucket) + 1
-        last = math.floor(now_wall / bucket)
         sums, counts = self._sums, self._counts
-        seen = None
-        for s in samples_after(buffer, self._seen_mono):  # newest first
-            k = math.floor(s.wall / bucket)
-            if k > last:  # after ``now_wall`` (appended meanwhile): the next call takes it
-                continue
-            if seen is None:
-                seen = s.mono
-            if k < first:
-                break
-            sums[k] = sums.get(k, 0.0) + sum(w or 0.0 for w in s.watts)
-            counts[k] = counts.get(k, 0) + 1
-        if seen is not None:
-            self._seen_mono = seen
+        # samples after ``now_wall`` (appended meanwhile) are not taken: the next call takes them
+        newest = _fold(samples_after(buffer, self._seen_mono), bucket, first, last, sums, counts)
+        if newest is not None:
+            self._seen_mono = newest.mono
         for k in [k for k in counts if k < first]:
             del sums[k], counts[k]
-        if not counts:
-            return {"bucket_s": r(bucket, 3), "w": []}
-        return {"bucket_s": r(bucket, 3),
-                "w": [r(sums[k] / counts[k], 3) if k in counts else None
-                      for k in range(min(counts), last + 1)]}
-
-
-def recent_samples(buffer) -> list:
-    """A consistent copy of the sampler's ring buffer, from any thread."""
-    for _ in range(3):
-        try:
-            return list(buffer)
-        except RuntimeError:  # "deque mutated during iteration": try again
-            continue
-    return []
+        return _render(bucket, sums, counts, last)
 
 
 # --- cells, totals, intensity -----------------------------------------------------------
@@ -209,7 +203,7 @@ def full_state(session, sample=None) -> dict[str, Any]:
     meter = session.meter
     if sample is None:
         sample = meter.sampler.latest()
-    samples = recent_samples(meter.sampler.buffer)
+    samples = samples_after(meter.sampler.buffer, -math.inf)[::-1]
     now_wall = sample.wall if sample is not None else None
     return {
         "sensors": sensors_state(meter),
