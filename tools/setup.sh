@@ -25,4 +25,10 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test,examples,report,sidebar,bench]"
+if [ "$(id -u)" = 0 ]; then
+  # Jupyter refuses to start as root unless told; this venv's own config says so, so that the
+  # README's `.venv/bin/jupyter lab ...` works on a fresh root machine (containers, CI).
+  mkdir -p .venv/etc/jupyter/jupyter_server_config.d
+  echo '{"ServerApp": {"allow_root": true}}' > .venv/etc/jupyter/jupyter_server_config.d/jupyter-carbon-root.json
+fi
 echo "setup: done — .venv is ready ($(.venv/bin/python -c 'import jupyter_carbon as j; print("jupyter-carbon", j.__version__)'))"
