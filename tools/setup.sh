@@ -28,7 +28,9 @@ PY=${PYTHON:-python3}
 if [ "$(id -u)" = 0 ]; then
   # Jupyter refuses to start as root unless told; this venv's own config says so, so that the
   # README's `.venv/bin/jupyter lab ...` works on a fresh root machine (containers, CI).
-  mkdir -p .venv/etc/jupyter/jupyter_server_config.d
-  echo '{"ServerApp": {"allow_root": true}}' > .venv/etc/jupyter/jupyter_server_config.d/jupyter-carbon-root.json
+  # (a conf.d file is not enough: `jupyter lab` reads allow_root from jupyter_server_config only)
+  mkdir -p .venv/etc/jupyter
+  [ -e .venv/etc/jupyter/jupyter_server_config.json ] ||
+    echo '{"ServerApp": {"allow_root": true}}' > .venv/etc/jupyter/jupyter_server_config.json
 fi
 echo "setup: done — .venv is ready ($(.venv/bin/python -c 'import jupyter_carbon as j; print("jupyter-carbon", j.__version__)'))"
