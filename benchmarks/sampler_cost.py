@@ -95,7 +95,8 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         sp = s.meter.sampler
         ticks: list[int] = []
         sp.stop()  # restart with each tick timed; the thread binds sample_now when it starts
-        sp.sample_now = _timed(sp.sample_now, ticks)
+        tick = sp.sample_now
+        sp.sample_now = _timed(tick, ticks)
         sp.start()
         time.sleep(min(0.2, interval))  # past the first tick
         k0, n0, c0, p0, w0 = len(ticks), sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
@@ -110,7 +111,7 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         t = time.thread_time()
         s._flush_samples()
         res["csv_per_sample_s"] = (time.thread_time() - t) / batch
-        del sp.sample_now
+        sp.sample_now = tick
         t = time.thread_time()
         for _ in range(direct):
             sp.sample_now()

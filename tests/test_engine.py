@@ -205,6 +205,50 @@ def test_constant_ram_model_is_integrated_without_reads():
     assert RamModelSensor(process=True).constant_w is None  # the process's RSS does change
 
 
+def test_composed_tick_matches_the_generic_snapshot():
+    """The sampler's tick (engine/tick.py) and Meter.snapshot commit the same numbers."""
+    def sensors():
+        return [ReplaySensor(TRACES["step"], mode="counter", name="gpu"),
+                ReplaySensor(TRACES["spike"], mode="power", name="cpu"),
+                RamModelSensor(total_bytes=16 * 10**9)]
+
+    clocks = ManualClock(), ManualClock()
+    tick = Meter(sensors(), clock=clocks[0]).sampler.sample_now
+    generic = Meter(sensors(), clock=clocks[1])
+    for t in (0.05, 0.3, 0.41, 0.5, 0.515, 0.7, 1.0, 3.25):
+        clocks[0].t = clocks[1].t = t
+        a, b = tick(), generic.snapshot()
+        assert a.mono == b.mono == t
+        assert a.joules == pytest.approx(b.joules, abs=1e-12)
+        assert a.watts == pytest.approx(b.watts, abs=1e-12)
+    assert a.joules[2] == pytest.approx(6.0 * 3.25)  # the constant RAM model, inline
+
+
+def test_composed_tick_appends_counts_and_notifies_only_listeners():
+    m = Meter([RamModelSensor(total_bytes=8 * 10**9)], buffer=3)
+    sp = m.sampler
+    s = sp.sample_now()
+    assert sp.latest() is s and sp.samples_taken == 1 and s.watts == (3.0,)
+    seen = []
+    sp.add_listener(seen.append)
+    s2 = sp.sample_now()
+    assert seen == [s2]
+    sp.remove_listener(seen.append)
+    for _ in range(4):
+        sp.sample_now()
+    assert seen == [s2] and sp.samples_taken == 6 and len(sp.buffer) == 3
+
+
+def test_channel_constant_is_known_only_once_anchored():
+    from jupyter_carbon.engine.channel import Channel
+
+    ch = Channel(RamModelSensor(total_bytes=8 * 10**9))
+    assert ch.constant() is None  # not anchored: the tick would call sample(), which anchors
+    ch.sample(5.0)
+    assert ch.constant() == (pytest.approx(3.0), 5.0)
+    assert Channel(RamModelSensor(process=True)).constant() is None
+
+
 def test_sampler_thread_cpu_is_measured_from_outside():
     m = Meter([RamModelSensor()], interval=0.05).start()
     sp = m.sampler

@@ -21,7 +21,7 @@ from typing import Any
 from .config import SENSOR_OPTIONS, Settings
 from .engine.measurement import Measurement
 from .engine.meter import Meter, Window
-from .engine.sampler import Sample, samples_after
+from .engine.sample import Sample, samples_after
 from .intensity.model import Intensity
 from .log.csvlog import _slug as slug
 

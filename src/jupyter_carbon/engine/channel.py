@@ -96,6 +96,16 @@ class Channel:
         # else: a read that raced behind the committed one; keep the higher raw value
         return 0.0
 
+    def constant(self) -> tuple[float, float] | None:
+        """(watts, anchor time) for a constant model already anchored, else None.
+
+        Lets the sampler's tick integrate it inline (see engine/tick.py): its energy at
+        ``now`` is watts x (now - anchor), exactly what ``sample`` returns.
+        """
+        if self._const is None or self._t is None:
+            return None
+        return self._const, self._t
+
     @property
     def watts(self) -> float:
         return self._w

@@ -13,7 +13,8 @@ from ..intensity.model import WORLD_AVERAGE, Intensity
 from ..sensors.base import Sensor
 from .channel import Channel
 from .measurement import DeviceEnergy, Measurement
-from .sampler import DEFAULT_INTERVAL_S, Sample, Sampler
+from .sample import Sample
+from .sampler import DEFAULT_INTERVAL_S, Sampler
 
 
 class Meter:
@@ -22,9 +23,11 @@ class Meter:
         self.sensors = list(sensors)
         self.channels = [Channel(s) for s in self.sensors]
         self.clock = clock
-        self.sampler = Sampler(self, interval, **({"buffer": buffer} if buffer else {}))
         self.baseline_w: dict[str, float] | None = None
-        self.snapshot()  # anchor every channel so the first window starts from a real read
+        # Anchor every channel so the first window starts from a real read, and before the
+        # sampler composes its tick, which integrates anchored constant channels inline.
+        self.snapshot()
+        self.sampler = Sampler(self, interval, **({"buffer": buffer} if buffer else {}))
 
     def snapshot(self, _new=tuple.__new__) -> Sample:
         wall = time.time()

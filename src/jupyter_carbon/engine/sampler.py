@@ -11,9 +11,11 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
+from .sample import Sample
+from .tick import compose_tick
 
 if TYPE_CHECKING:
     from .meter import Meter
@@ -23,38 +25,6 @@ DEFAULT_INTERVAL_S = 1.0
 DEFAULT_BUFFER = 4096
 _LISTENER_MAX_FAILURES = 5
 _THREAD_CLOCKS = hasattr(time, "pthread_getcpuclockid")  # Linux and most Unixes, not macOS
-
-
-class Sample(NamedTuple):
-    """One instant: wall time, monotonic time, and per-channel (joules, watts)."""
-
-    wall: float
-    mono: float
-    joules: tuple[float, ...]
-    watts: tuple[float, ...]
-
-    @property
-    def total_w(self) -> float:
-        return sum(self.watts)
-
-
-def samples_after(buffer, mono: float) -> list[Sample]:
-    """The samples in ``buffer`` taken after ``mono``, newest first, from any thread.
-
-    Readers take what is new since their last look instead of walking the whole ring
-    buffer; the copy is retried if the sampler appends meanwhile.
-    """
-    for _ in range(3):
-        out = []
-        try:
-            for s in reversed(buffer):
-                if s.mono <= mono:
-                    break
-                out.append(s)
-            return out
-        except RuntimeError:  # "deque mutated during iteration": try again
-            continue
-    return []
 
 
 def check_interval(value) -> float:
@@ -85,7 +55,10 @@ class Sampler:
         self._thread: threading.Thread | None = None
         self._cpu_clock: int | None = None
         self._cpu_before = 0.0  # CPU seconds of earlier (stopped) sampler threads
-        self.samples_taken = 0
+        self._count = [0]
+        #: Take one sample now, from any thread: what the sampler thread runs every tick.
+        self.sample_now: Callable[[], Sample] = compose_tick(
+            meter, self.buffer.append, self._count, self._listeners, self._notify)
 
     # --- lifecycle -----------------------------------------------------------------
     @property
@@ -136,6 +109,10 @@ class Sampler:
     def interval(self) -> float:
         return self._interval
 
+    @property
+    def samples_taken(self) -> int:
+        return self._count[0]
+
     @interval.setter
     def interval(self, value: float) -> None:
         self._interval = check_interval(value)
@@ -179,12 +156,7 @@ class Sampler:
             return None
 
     # --- the loop --------------------------------------------------------------------
-    def sample_now(self) -> Sample:
-        s = self.meter.snapshot()
-        self.buffer.append(s)
-        self.samples_taken += 1
-        if not self._listeners:
-            return s
+    def _notify(self, s: Sample) -> None:
         for fn in tuple(self._listeners):
             try:
                 fn(s)
@@ -194,7 +166,6 @@ class Sampler:
                     self._listeners.pop(fn, None)
                 elif fn in self._listeners:
                     self._listeners[fn] = n
-        return s
 
     def _run(self, token: list[bool]) -> None:
         clock = None

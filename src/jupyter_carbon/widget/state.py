@@ -10,7 +10,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..engine.sampler import samples_after
+from ..engine.sample import samples_after
 
 SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
 SPARK_POINTS = 120  # at most this many buckets go to the browser
