@@ -205,6 +205,26 @@ def test_constant_ram_model_is_integrated_without_reads():
     assert RamModelSensor(process=True).constant_w is None  # the process's RSS does change
 
 
+def test_window_so_far_matches_peek():
+    """The widget's cheap live figures are peek()'s duration and energy."""
+    clock = ManualClock()
+    m = Meter([ReplaySensor(TRACES["spike"], mode="counter", name="gpu"),
+               ReplaySensor(TRACES["step"], mode="power", name="cpu"),
+               RamModelSensor(total_bytes=16 * 10**9)], clock=clock)
+    clock.t = 0.1
+    before = m.sampler.sample_now()
+    clock.t = 0.2
+    w = m.begin()
+    assert w.so_far() == (0.0, 0.0)  # no sampler point after the start yet
+    for t in (0.3, 0.45, 0.52, 0.9, 2.5):
+        clock.t = t
+        m.sampler.sample_now()
+        p = w.peek()
+        seconds, joules = w.so_far()
+        assert seconds == pytest.approx(p.duration_s) and joules == pytest.approx(p.energy_j, rel=1e-12)
+    assert w.so_far(before) == (0.0, 0.0)  # a point before the window: nothing yet
+
+
 def test_composed_tick_matches_the_generic_snapshot():
     """The sampler's tick (engine/tick.py) and Meter.snapshot commit the same numbers."""
     def sensors():

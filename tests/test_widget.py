@@ -188,6 +188,31 @@ def test_incremental_sparkline_matches_a_full_recompute():
     assert spark.state(buf, None, 1.0) == {"bucket_s": 0, "w": []}
 
 
+def test_sparkline_rounds_only_the_buckets_that_changed(monkeypatch):
+    """An update after one new sample rounds a bucket or two, not all 120; a sample that a
+    wall-clock step puts into a bucket already rounded still shows what a full recompute shows."""
+    from collections import deque
+    from types import SimpleNamespace
+
+    from jupyter_carbon.widget import state
+
+    buf: deque = deque(maxlen=4096)
+    spark = state.Sparkline()
+    for i in range(600):  # ten minutes at 1 s: every bucket of the span is filled
+        buf.append(SimpleNamespace(wall=1000.0 + i, mono=float(i), watts=(10.0 + i % 7,)))
+    first = spark.state(buf, buf[-1].wall, 1.0)
+    assert len(first["w"]) == 120
+    calls = []
+    real_r = state.r
+    monkeypatch.setattr(state, "r", lambda *a: calls.append(a) or real_r(*a))
+    buf.append(SimpleNamespace(wall=1600.0, mono=600.0, watts=(99.0,)))
+    spark.state(buf, 1600.0, 1.0)
+    assert len(calls) <= 3  # bucket_s and the newest bucket(s)
+    # the wall clock stepped back 10 s: a bucket already rounded gets one more sample
+    buf.append(SimpleNamespace(wall=1590.5, mono=601.0, watts=(500.0,)))
+    assert spark.state(buf, 1600.5, 1.0) == state.spark_state(list(buf), 1600.5, 1.0)
+
+
 # --- throttling and threads ---------------------------------------------------------------
 
 def test_burst_of_1000_samples_sends_at_most_a_few_messages(session):

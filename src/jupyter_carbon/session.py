@@ -394,6 +394,15 @@ class CarbonSession:
         while self._deferred:
             self._announce(self._deferred.pop(0))
 
+    def running_figures(self, sample: Sample | None = None) -> tuple[float, float, float, float] | None:
+        """(seconds, device joules, gCO2e/kWh, PUE) of the running cell, or None: the widget's
+        live figures, cheaper than ``running_measurement`` (see ``Window.so_far``)."""
+        cell = self.current
+        if cell is None:
+            return None
+        seconds, joules = cell.window.so_far(sample)
+        return seconds, joules, self.intensity_for(cell.options).g_per_kwh, self.pue_for(cell.options)
+
     def running_measurement(self, sample: Sample | None = None) -> Measurement | None:
         cell = self.current
         if cell is None:

@@ -16,7 +16,7 @@ SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
 SPARK_POINTS = 120  # at most this many buckets go to the browser
 RECENT_CELLS = 5
 
-J_PER_WH = 3600.0
+J_PER_KWH = 3.6e6
 
 
 def r(x: float | None, digits: int = 4) -> float | None:
@@ -93,11 +93,27 @@ def _fold(samples, bucket: float, first: int, last: int, sums: dict, counts: dic
     return newest
 
 
-def _render(bucket: float, sums: dict, counts: dict, last: int) -> dict[str, Any]:
+def _render(bucket: float, sums: dict, counts: dict, last: int, cache: dict | None = None) -> dict[str, Any]:
+    """The buckets as rounded means; ``cache`` keeps each bucket's (count, sum, mean) so an
+    update rounds only the buckets that changed (one or two), not all 120."""
     if not counts:
         return {"bucket_s": r(bucket, 3), "w": []}
-    return {"bucket_s": r(bucket, 3),
-            "w": [r(sums[k] / counts[k], 3) if k in counts else None for k in range(min(counts), last + 1)]}
+    w: list[float | None] = []
+    for k in range(min(counts), last + 1):
+        n = counts.get(k)
+        if n is None:
+            w.append(None)
+            continue
+        total = sums[k]
+        hit = cache.get(k) if cache is not None else None
+        if hit is not None and hit[0] == n and hit[1] == total:
+            w.append(hit[2])
+            continue
+        mean = r(total / n, 3)
+        if cache is not None:
+            cache[k] = (n, total, mean)
+        w.append(mean)
+    return {"bucket_s": r(bucket, 3), "w": w}
 
 
 class Sparkline:
@@ -115,6 +131,7 @@ class Sparkline:
         self._seen_mono = -math.inf  # samples up to this monotonic time are folded in
         self._sums: dict[int, float] = {}
         self._counts: dict[int, int] = {}
+        self._means: dict[int, tuple[int, float, float | None]] = {}
 
     def state(self, buffer, now_wall: float | None, interval: float) -> dict[str, Any]:
         if now_wall is None:
@@ -122,7 +139,7 @@ class Sparkline:
         bucket, first, last = _buckets(now_wall, interval, self.span_s, self.points)
         if bucket != self._bucket:  # a new interval: buckets of another size, start over
             self._bucket, self._seen_mono = bucket, -math.inf
-            self._sums, self._counts = {}, {}
+            self._sums, self._counts, self._means = {}, {}, {}
         sums, counts = self._sums, self._counts
         # samples after ``now_wall`` (appended meanwhile) are not taken: the next call takes them
         newest = _fold(samples_after(buffer, self._seen_mono), bucket, first, last, sums, counts)
@@ -130,7 +147,8 @@ class Sparkline:
             self._seen_mono = newest.mono
         for k in [k for k in counts if k < first]:
             del sums[k], counts[k]
-        return _render(bucket, sums, counts, last)
+            self._means.pop(k, None)
+        return _render(bucket, sums, counts, last, self._means)
 
 
 # --- cells, totals, intensity -----------------------------------------------------------
@@ -138,23 +156,18 @@ class Sparkline:
 def running_state(session, sample) -> dict[str, Any]:
     """The running cell so far (no hardware read), or {} when none runs."""
     cell = getattr(session, "current", None)
-    if cell is None:
+    figures = session.running_figures(sample) if cell is not None else None
+    if figures is None:  # none runs, or the cell ended between our two reads
         return {}
-    m = None
-    peek = getattr(session, "running_measurement", None)
-    if peek is not None:
-        m = peek(sample)
-    else:
-        m = cell.window.peek(sample, session.intensity, session.pue)
-    if m is None:  # the cell ended between our two reads
-        return {}
+    seconds, joules, g_per_kwh, pue = figures
+    kwh = joules / J_PER_KWH * pue
     return {
         "n": getattr(cell, "execution_count", None),
         "label": getattr(cell, "label", None),
-        "elapsed_s": r(m.duration_s, 3),
-        "energy_wh": r(m.energy_kwh * 1000.0),
-        "co2_g": r(m.emissions_kg * 1000.0),
-        "power_w": r(m.power_w, 3),
+        "elapsed_s": r(seconds, 3),
+        "energy_wh": r(kwh * 1000.0),
+        "co2_g": r(kwh * g_per_kwh),
+        "power_w": r(joules / seconds if seconds > 0 else 0.0, 3),
     }
 
 
