@@ -109,14 +109,14 @@ class Sampler:
     def interval(self) -> float:
         return self._interval
 
-    @property
-    def samples_taken(self) -> int:
-        return self._count[0]
-
     @interval.setter
     def interval(self, value: float) -> None:
         self._interval = check_interval(value)
         self._poke()  # apply now, not after the old interval
+
+    @property
+    def samples_taken(self) -> int:
+        return self._count[0]
 
     # --- listeners -------------------------------------------------------------------
     def add_listener(self, fn: Callable[[Sample], None]) -> None:
