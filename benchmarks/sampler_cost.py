@@ -41,10 +41,12 @@ def _timed(fn, into: list):
 
 def _floor(what: str, interval: float, seconds: float) -> dict:
     """A thread on the sampler's schedule doing nothing, or only the /proc/stat read."""
+    from jupyter_carbon.sensors.models import PROC_STAT_HEAD
+
     fd = os.open("/proc/stat", os.O_RDONLY)
 
     def read_stat(_pread=os.pread):
-        f = _pread(fd, 512, 0).split(None, 8)
+        f = _pread(fd, PROC_STAT_HEAD, 0).split(None, 8)  # the same read as ours
         return int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])
 
     ticks: list[int] = []
