@@ -1,7 +1,7 @@
 """Memory: RSS added by loading, and over a simulated day (86,400 samples + 10,000 cells).
 
 jupyter-carbon: a real IPython ``InteractiveShell`` in a fresh interpreter; ``%load_ext
-jupyter_carbon``; then the sampler is driven by hand with ``sampler.sample_now()`` on the real
+jupyter_carbon``; then the sampler is driven by hand with ``sampler.tick()`` (what the thread runs) on the real
 discovered sensors with the session's listener attached (rows go to the samples CSV), and cells
 are driven through ``CarbonSession.begin_cell/end_cell`` (window, CSV row, history, totals),
 one cell every 8.64 samples. RSS (after ``gc.collect()``) at 25/50/75/100 % of the day.
@@ -39,14 +39,14 @@ def day(tracker: str, samples: int, cells: int) -> dict:
         sh.run_line_magic("load_ext", "jupyter_carbon")
         r1 = _rss()
         s = get_session(sh)
-        s.meter.sampler.stop()  # we drive it: one sample_now() per simulated second
-        sample_now = s.meter.sampler.sample_now
+        s.meter.sampler.stop()  # we drive it: one tick per simulated second, as the thread does
+        sampler = s.meter.sampler
         n = i_tick = 0
 
         def tick():
             nonlocal i_tick
             i_tick += 1
-            sample_now()
+            sampler.tick()
             if i_tick % 60 == 0:  # the samples log's batch, which the sampler runs once a minute
                 s._flush_samples()
 
@@ -111,7 +111,7 @@ def _kernel(cfg: Config, arm: str) -> int:
 
 
 def run(cfg: Config) -> list[Row]:
-    samples, cells = cfg.pick((86_400, 10_000), (10_800, 1_250))
+    samples, cells = cfg.pick((86_400, 10_000), (21_600, 2_500))
     rounds = 1  # RSS is deterministic enough; the runs are long (CodeCarbon: ~1 min for a day)
     env = bench_env(cfg.workdir / "memory")
     res: dict = {"ours": [], "cc": []}

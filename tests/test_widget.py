@@ -13,11 +13,13 @@ import subprocess
 import sys
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from jupyter_carbon.engine.meter import Meter
+from jupyter_carbon.engine.sample import samples_after
 from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -179,13 +181,13 @@ def test_incremental_sparkline_matches_a_full_recompute():
             wall, mono = wall + gap, mono + gap
             buf.append(SimpleNamespace(wall=wall, mono=mono, watts=(rng.uniform(5, 60), rng.choice((0.0, 250.0)))))
             if rng.random() < 0.3 or step == 2499:  # updates come at most every few samples
-                assert spark.state(buf, wall, interval) == spark_state(list(buf), wall, interval), (interval, step)
+                assert spark.state(partial(samples_after, buf), wall, interval) == spark_state(list(buf), wall, interval), (interval, step)
     # a sample appended after ``now_wall`` is left for the next call, not lost
     buf = deque([SimpleNamespace(wall=100.0 + i, mono=float(i), watts=(10.0,)) for i in range(10)])
     spark = Sparkline()
-    spark.state(buf, 105.0, 1.0)
-    assert spark.state(buf, 109.0, 1.0) == spark_state(list(buf), 109.0, 1.0)
-    assert spark.state(buf, None, 1.0) == {"bucket_s": 0, "w": []}
+    spark.state(partial(samples_after, buf), 105.0, 1.0)
+    assert spark.state(partial(samples_after, buf), 109.0, 1.0) == spark_state(list(buf), 109.0, 1.0)
+    assert spark.state(partial(samples_after, buf), None, 1.0) == {"bucket_s": 0, "w": []}
 
 
 def test_sparkline_rounds_only_the_buckets_that_changed(monkeypatch):
@@ -200,17 +202,17 @@ def test_sparkline_rounds_only_the_buckets_that_changed(monkeypatch):
     spark = state.Sparkline()
     for i in range(600):  # ten minutes at 1 s: every bucket of the span is filled
         buf.append(SimpleNamespace(wall=1000.0 + i, mono=float(i), watts=(10.0 + i % 7,)))
-    first = spark.state(buf, buf[-1].wall, 1.0)
+    first = spark.state(partial(samples_after, buf), buf[-1].wall, 1.0)
     assert len(first["w"]) == 120
     calls = []
     real_r = state.r
     monkeypatch.setattr(state, "r", lambda *a: calls.append(a) or real_r(*a))
     buf.append(SimpleNamespace(wall=1600.0, mono=600.0, watts=(99.0,)))
-    spark.state(buf, 1600.0, 1.0)
+    spark.state(partial(samples_after, buf), 1600.0, 1.0)
     assert len(calls) <= 3  # bucket_s and the newest bucket(s)
     # the wall clock stepped back 10 s: a bucket already rounded gets one more sample
     buf.append(SimpleNamespace(wall=1590.5, mono=601.0, watts=(500.0,)))
-    assert spark.state(buf, 1600.5, 1.0) == state.spark_state(list(buf), 1600.5, 1.0)
+    assert spark.state(partial(samples_after, buf), 1600.5, 1.0) == state.spark_state(list(buf), 1600.5, 1.0)
 
 
 # --- throttling and threads ---------------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 from .config import SENSOR_OPTIONS, Settings
 from .engine.measurement import Measurement
 from .engine.meter import Meter, Window
-from .engine.sample import Sample, samples_after
+from .engine.sample import Sample
 from .intensity.model import Intensity
 from .log.csvlog import _slug as slug
 
@@ -272,7 +272,7 @@ class CarbonSession:
         if sl is None or not self._samples_lock.acquire(blocking=False):
             return  # another thread is writing this batch
         try:
-            samples = samples_after(self.meter.sampler.buffer, self._samples_flushed_mono)
+            samples = self.meter.sampler.samples_after(self._samples_flushed_mono)
             if not samples:
                 return
             samples.reverse()

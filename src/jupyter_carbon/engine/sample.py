@@ -17,11 +17,20 @@ class Sample(NamedTuple):
         return sum(self.watts)
 
 
-def samples_after(buffer, mono: float) -> list[Sample]:
+class RawSample(Sample):
+    """A tick's record before decoding: a deferred channel's slot holds its raw data in
+    ``joules`` and ``(time, raw data)`` of the fetch before in ``watts``. Only the sampler's
+    ring buffer holds these; ``Sampler.decode`` turns one into a Sample."""
+
+    __slots__ = ()
+
+
+def samples_after(buffer, mono: float, decode=None) -> list[Sample]:
     """The samples in ``buffer`` taken after ``mono``, newest first, from any thread.
 
     Readers take what is new since their last look instead of walking the whole ring
-    buffer; the copy is retried if the sampler appends meanwhile.
+    buffer; the copy is retried if the sampler appends meanwhile. ``decode`` (the
+    sampler's) turns the buffer's records into Samples.
     """
     for _ in range(3):
         out = []
@@ -30,7 +39,7 @@ def samples_after(buffer, mono: float) -> list[Sample]:
                 if s.mono <= mono:
                     break
                 out.append(s)
-            return out
+            return [decode(s) for s in out] if decode is not None else out
         except RuntimeError:  # "deque mutated during iteration": try again
             continue
     return []

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .sample import Sample
-from .tick import compose_tick
+from .sample import Sample, samples_after
+from .tick import compose_decode, compose_tick
 
 if TYPE_CHECKING:
     from .meter import Meter
@@ -56,9 +56,35 @@ class Sampler:
         self._cpu_clock: int | None = None
         self._cpu_before = 0.0  # CPU seconds of earlier (stopped) sampler threads
         self._count = [0]
-        #: Take one sample now, from any thread: what the sampler thread runs every tick.
-        self.sample_now: Callable[[], Sample] = compose_tick(
-            meter, self.buffer.append, self._count, self._listeners, self._notify)
+        #: The Sample a buffer record stands for.
+        self.decode: Callable[[Sample], Sample] = compose_decode(meter)
+        #: What the thread runs every interval: one record of every channel, appended to the
+        #: buffer and returned. Deferred channels' data in it is still raw: read the buffer
+        #: through ``decode``, ``latest`` and ``samples_after``.
+        self.tick: Callable[[], Sample] = self._compose_tick()
+
+    def _compose_tick(self) -> Callable[[], Sample]:
+        return compose_tick(self.meter, self.buffer.append, self._count, self._listeners,
+                            self._notify, self.decode, self._tick_failed)
+
+    def _tick_failed(self, exc: BaseException, last_fetches: tuple) -> Sample:
+        """A fetch in the tick raised: commit what the deferred channels had fetched, take
+        this sample on the generic path, which marks the sensor that fails, and compose a
+        tick without it."""
+        channels = self.meter.channels
+        for i, (t, raw) in last_fetches:
+            channels[i].settle(t, raw)
+        s = self.meter.snapshot()
+        self.tick = self._compose_tick()
+        self.buffer.append(s)
+        self._count[0] += 1
+        if self._listeners:
+            self._notify(s)
+        return s
+
+    def sample_now(self) -> Sample:
+        """Take one sample now, from any thread, as the thread does; the decoded Sample."""
+        return self.decode(self.tick())
 
     # --- lifecycle -----------------------------------------------------------------
     @property
@@ -151,9 +177,13 @@ class Sampler:
 
     def latest(self) -> Sample | None:
         try:
-            return self.buffer[-1]
+            return self.decode(self.buffer[-1])
         except IndexError:
             return None
+
+    def samples_after(self, mono: float) -> list[Sample]:
+        """The samples taken after ``mono``, newest first (see ``engine.sample.samples_after``)."""
+        return samples_after(self.buffer, mono, self.decode)
 
     # --- the loop --------------------------------------------------------------------
     def _notify(self, s: Sample) -> None:
@@ -183,11 +213,11 @@ class Sampler:
             self._cpu_before += used
 
     def _loop(self, token: list[bool]) -> None:
-        sample, sleep, monotonic = self.sample_now, self._sleep.acquire, time.monotonic
+        sleep, monotonic = self._sleep.acquire, time.monotonic
         next_at = monotonic()
         while not token[0]:
             try:
-                sample()
+                self.tick()  # looked up each time: a failing sensor recomposes it
             except Exception:  # never let the thread die; the next tick tries again
                 pass
             next_at += self._interval

@@ -40,8 +40,20 @@ class Sensor:
     # A model whose power never changes: its channel integrates this figure and never
     # calls ``read``, so the sampler spends nothing on it.
     constant_w: float | None = None
+    # A counter that only grows (no wrap, no reset) whose raw data is cheaper to fetch than
+    # to turn into joules: ``fetch()`` returns the raw data, ``decode(raw)`` the counter in
+    # joules, and ``read`` the same as ``(decode(fetch()), None)``. The sampler's tick then
+    # keeps the raw data and decodes it only when a sample is looked at (engine/tick.py);
+    # energy since the anchor is one subtraction, so both paths give the same figure.
+    deferred: bool = False
 
     def read(self, now: float) -> Reading:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fetch(self):  # pragma: no cover - abstract; only for ``deferred`` sensors
+        raise NotImplementedError
+
+    def decode(self, raw) -> float:  # pragma: no cover - abstract; only for ``deferred`` sensors
         raise NotImplementedError
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ class CpuTdpSensor(Sensor):
     component = CPU
     method = "tdp-model"
     measured = False
+    deferred = True  # busy CPU-seconds only grow: the tick keeps the raw read (see Sensor)
 
     def __init__(self, tdp_w: float, name: str, *, process: bool = False,
                  ncpu: int | None = None, cpu_times=None, proc_stat: str = "/proc/stat"):
@@ -31,35 +32,47 @@ class CpuTdpSensor(Sensor):
         self.process = process
         self._j_per_busy_s = self.tdp_w / self.ncpu
         self._stat_fd: int | None = None
-        if cpu_times is not None:
-            self._busy = cpu_times
+        if cpu_times is not None:  # busy seconds from a given function (tests, other platforms)
+            self.fetch, self.decode = cpu_times, self._decode_seconds
         elif process:  # user + system, own and waited-for children's: one times(2) call
-            self._busy = lambda _times=os.times: sum(_times()[:4])
+            self.fetch, self.decode = os.times, self._decode_times
         else:
-            self._busy = _system_busy_seconds
             self._stat_fd = _open_proc_stat(proc_stat)
             if self._stat_fd is not None:
                 self._j_per_tick = self._j_per_busy_s / os.sysconf("SC_CLK_TCK")
-                self.read = self._read_proc_stat
+                self.fetch, self.decode = self._fetch_proc_stat, self._decode_proc_stat
+            else:
+                self.fetch, self.decode = _system_busy_seconds, self._decode_seconds
 
     def read(self, now: float) -> Reading:
-        return self._j_per_busy_s * self._busy(), None  # per tick: a plain pair, see Reading
+        return self.decode(self.fetch()), None  # per read: a plain pair, see Reading
 
-    def _read_proc_stat(self, now: float, _pread=os.pread) -> Reading:
-        """The machine-wide busy time from /proc/stat's first line, in one frame.
+    def _fetch_proc_stat(self, _pread=os.pread) -> bytes:
+        """The head of /proc/stat: one pread on a descriptor kept open, nothing parsed.
 
-        Busy is user + nice + system + irq + softirq: psutil's figure less idle, iowait and
-        steal, at a fraction of its cost (one pread on a descriptor kept open, no
-        open/read/close and no parse of the other lines). This is the sampler's whole
-        per-tick work on a machine without counters; see benchmarks, "Sampler cost".
+        This is the sampler's whole per-tick work on a machine without counters (see
+        benchmarks, "Sampler cost"); the parse waits until someone looks at the sample.
         """
         fd = self._stat_fd
         if fd is None:
             raise OSError("sensor closed")
-        f = _pread(fd, PROC_STAT_HEAD, 0).split(None, 8)
+        return _pread(fd, PROC_STAT_HEAD, 0)
+
+    def _decode_proc_stat(self, raw: bytes) -> float:
+        """Joules from /proc/stat's first line: user + nice + system + irq + softirq.
+
+        psutil's busy figure less idle, iowait and steal, without parsing the other lines.
+        """
+        f = raw.split(None, 8)
         if f[0] != b"cpu":
             raise ValueError("unexpected /proc/stat layout")
-        return self._j_per_tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])), None
+        return self._j_per_tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
+
+    def _decode_times(self, t) -> float:
+        return self._j_per_busy_s * (t[0] + t[1] + t[2] + t[3])
+
+    def _decode_seconds(self, busy_s: float) -> float:
+        return self._j_per_busy_s * busy_s
 
     def close(self) -> None:
         fd, self._stat_fd = self._stat_fd, None

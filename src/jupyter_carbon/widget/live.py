@@ -195,7 +195,7 @@ class CarbonWidget(anywidget.AnyWidget):
         if self._spark_meter is not meter:  # a rebuilt meter: its buffer starts afresh
             self._spark, self._spark_meter = st.Sparkline(), meter
         return {"power": st.power_state(meter, sample),
-                "spark": self._spark.state(meter.sampler.buffer, sample.wall if sample is not None else None,
+                "spark": self._spark.state(meter.sampler.samples_after, sample.wall if sample is not None else None,
                                            meter.sampler.interval),
                 "running": st.running_state(s, sample), "status": st.status_state(s)}
 

@@ -7,10 +7,9 @@ significant digits so an unchanged figure compares equal and is not re-sent.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..engine.sample import samples_after
 
 SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
 SPARK_POINTS = 120  # at most this many buckets go to the browser
@@ -133,7 +132,10 @@ class Sparkline:
         self._counts: dict[int, int] = {}
         self._means: dict[int, tuple[int, float, float | None]] = {}
 
-    def state(self, buffer, now_wall: float | None, interval: float) -> dict[str, Any]:
+    def state(self, newer: Callable[[float], list], now_wall: float | None,
+              interval: float) -> dict[str, Any]:
+        """``newer(mono)``: the samples taken after ``mono``, newest first
+        (``Sampler.samples_after``)."""
         if now_wall is None:
             return {"bucket_s": 0, "w": []}
         bucket, first, last = _buckets(now_wall, interval, self.span_s, self.points)
@@ -142,7 +144,7 @@ class Sparkline:
             self._sums, self._counts, self._means = {}, {}, {}
         sums, counts = self._sums, self._counts
         # samples after ``now_wall`` (appended meanwhile) are not taken: the next call takes them
-        newest = _fold(samples_after(buffer, self._seen_mono), bucket, first, last, sums, counts)
+        newest = _fold(newer(self._seen_mono), bucket, first, last, sums, counts)
         if newest is not None:
             self._seen_mono = newest.mono
         for k in [k for k in counts if k < first]:
@@ -216,7 +218,7 @@ def full_state(session, sample=None) -> dict[str, Any]:
     meter = session.meter
     if sample is None:
         sample = meter.sampler.latest()
-    samples = samples_after(meter.sampler.buffer, -math.inf)[::-1]
+    samples = meter.sampler.samples_after(-math.inf)[::-1]
     now_wall = sample.wall if sample is not None else None
     return {
         "sensors": sensors_state(meter),
