@@ -528,3 +528,23 @@ def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_d
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_full_state_decodes_only_the_sparklines_span(session, monkeypatch):
+    """A widget built late in a session reads the last minutes, not the whole ring buffer,
+    and its sparkline is what the whole buffer gives."""
+    from jupyter_carbon.widget import state
+
+    s = session
+    sp = s.meter.sampler
+    monkeypatch.setattr(time, "time", lambda: 1.7e9 + s.clock.t)  # wall time moves with the clock
+    sp.tick = sp._compose_tick()  # the tick binds time.time when composed
+    for _ in range(900):  # 15 minutes at 1 s
+        tick(s)
+    decoded = []
+    real = sp.decode
+    sp.decode = lambda rec: decoded.append(rec) or real(rec)
+    full = state.full_state(s)
+    everything = [real(x) for x in sp.buffer]
+    assert full["spark"] == state.spark_state(everything, everything[-1].wall, 1.0)
+    assert len(full["spark"]["w"]) > 50 and len(decoded) < 400  # 5 minutes and a margin, of 900

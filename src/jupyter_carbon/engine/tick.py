@@ -34,9 +34,10 @@ def compose_tick(meter: Meter, append: Callable[[Sample], None], count: list[int
     """A function that takes one record of every channel, appends it, and returns it.
 
     ``count[0]`` is incremented per sample; ``notify`` runs, with the record decoded by
-    ``decode`` (``compose_decode``), only when ``listeners`` is not empty. A fetch that raises hands over to ``fallback`` with
-    the last good fetch of each deferred channel, ``((index, (time, raw)), ...)``: it takes
-    the sample on the generic path (marking the sensor failed) and recomposes.
+    ``decode`` (``compose_decode``), only when ``listeners`` is not empty. A fetch that
+    raises hands over to ``fallback`` with the last good fetch of each deferred channel,
+    ``((index, (time, raw)), ...)``: it takes the sample on the generic path (marking the
+    sensor failed) and recomposes.
     Constant channels must already be anchored (``Meter`` anchors all at creation).
     """
     ns: dict = {"_time": time.time, "_clock": meter.clock, "_append": append,

@@ -218,7 +218,9 @@ def full_state(session, sample=None) -> dict[str, Any]:
     meter = session.meter
     if sample is None:
         sample = meter.sampler.latest()
-    samples = meter.sampler.samples_after(-math.inf)[::-1]
+    # only the sparkline's span is decoded, not the whole ring buffer
+    since = sample.mono - SPARK_SPAN_S - 2 * meter.sampler.interval if sample is not None else -math.inf
+    samples = meter.sampler.samples_after(since)[::-1]
     now_wall = sample.wall if sample is not None else None
     return {
         "sensors": sensors_state(meter),
