@@ -37,7 +37,7 @@ class Meter:
             j, w = ch.sample(mono)
             joules.append(j)
             watts.append(w)
-        # Sample(...) without its Python-level __new__: this runs on every sampler tick
+        # Sample(...) without its Python-level __new__: this runs at both edges of every cell
         return _new(Sample, (wall, mono, tuple(joules), tuple(watts)))
 
     def begin(self, label: str | None = None) -> Window:
