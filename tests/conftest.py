@@ -36,7 +36,7 @@ def shell(notebook_dir):
     sh = InteractiveShell.instance()
     sh.colors = "nocolor"
     yield sh
-    from jupyter_carbon.extension import unload
+    from jupyter_carbon.magics import unload
 
     unload(sh)
     sh.extension_manager.loaded.discard("jupyter_carbon")
@@ -54,22 +54,32 @@ class ManualClock:
 
 @pytest.fixture
 def replay_session(notebook_dir):
-    """A real CarbonSession whose meter replays a constant 50 W CPU on a test clock (``s.clock``).
+    """A real CarbonSession, with its CSV and samples outputs, whose meter replays a
+    constant 50 W CPU on a test clock (``s.clock``).
 
-    The sampler thread is not started: tests tick it by hand with ``sample_now()``.
+    The sampler thread is not started: tests tick it by hand with ``s.meter.sampler.tick()``.
     """
     from jupyter_carbon.config import Settings
     from jupyter_carbon.engine import Meter
+    from jupyter_carbon.outputs.cell_log import CellLog
+    from jupyter_carbon.outputs.samples_log import SamplesOutput
+    from jupyter_carbon.sensors.discover import SensorSetup
     from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
     from jupyter_carbon.session import CarbonSession
 
-    s = CarbonSession(Settings(None), notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
-                      announce=lambda msg: None)
-    s.meter.sampler.remove_chore(s._flush_samples)
-    s.meter.close()
     clock = ManualClock()
-    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50), (1e6, 50)]), t0=clock.t)], clock=clock)
-    s.meter.sampler.add_chore(s._flush_samples, 60)
+
+    def make_meter(settings):
+        sensors = [ReplaySensor(PowerTrace([(0, 50), (1e6, 50)]), t0=clock.t)]
+        meter = Meter(sensors, clock=clock)
+        meter.start = lambda: meter  # ticked by hand
+        return meter, SensorSetup(sensors)
+
+    s = CarbonSession(Settings(None), make_meter, notebook=notebook_dir / "analysis.ipynb", kernel_id="test",
+                      announce=lambda msg: None).start()
     s.clock = clock
+    s.cell_log = CellLog(s)
+    s.samples_output = SamplesOutput(s)
     yield s
+    s.samples_output.close()
     s.close()

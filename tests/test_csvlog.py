@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_carbon.engine.measurement import DeviceEnergy, Measurement
+from jupyter_carbon.engine.energy import DeviceEnergy
+from jupyter_carbon.measurement import Measurement
 from jupyter_carbon.intensity.model import Intensity
 from jupyter_carbon.log.csvlog import CsvLog, SamplesLog, read_log
 from jupyter_carbon.log.schema import COLUMNS, CellInfo, HostInfo, make_row

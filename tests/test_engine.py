@@ -7,7 +7,8 @@ import pytest
 from jupyter_carbon.engine import Meter
 from jupyter_carbon.errors import ConfigError
 from jupyter_carbon.sensors.base import Sensor
-from jupyter_carbon.sensors.models import CpuTdpSensor, RamModelSensor
+from jupyter_carbon.sensors.models import (CpuTimesSensor, ProcessCpuSensor, ProcStatCpuSensor, PsutilCpuSensor,
+                                          RamModelSensor, cpu_tdp_sensor)
 from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
 
 TRACES = {
@@ -110,7 +111,9 @@ def test_components_units_and_emissions():
                RamModelSensor(total_bytes=16 * 10**9)], clock=clock)
     w = m.begin("x")
     clock.t = 3600.0
-    r = w.end(Intensity(100.0, "explicit"), pue=1.5)
+    from jupyter_carbon.measurement import Measurement
+
+    r = Measurement.of(w.end(), Intensity(100.0, "explicit"), pue=1.5)
     assert r.by_component["cpu"].energy_kwh == pytest.approx(0.042)
     assert r.by_component["gpu"].energy_kwh == pytest.approx(0.6)
     assert r.by_component["gpu"].devices == 2
@@ -123,7 +126,7 @@ def test_components_units_and_emissions():
 
 def test_tdp_model_is_a_counter_of_busy_time():
     busy = [10.0]
-    s = CpuTdpSensor(100.0, "test cpu", ncpu=4, cpu_times=lambda: busy[0])
+    s = CpuTimesSensor(100.0, "test cpu", lambda: busy[0], ncpu=4)
     clock = ManualClock()
     m = Meter([s], clock=clock)
     w = m.begin()
@@ -136,7 +139,7 @@ def test_tdp_model_is_a_counter_of_busy_time():
 
 def test_real_tdp_model_sees_busy_cpu_more_than_sleep():
     # process mode: other programs on a shared CI machine must not disturb the comparison
-    m = Meter([CpuTdpSensor(100.0, "cpu", process=True)])
+    m = Meter([ProcessCpuSensor(100.0, "cpu")])
     w = m.begin()
     time.sleep(0.3)
     idle = w.end()
@@ -149,7 +152,7 @@ def test_real_tdp_model_sees_busy_cpu_more_than_sleep():
     ncpu = m.sensors[0].ncpu
     assert busy.energy_j > 0.3 * 100.0 / ncpu * 0.5  # at least half a core busy
     assert idle.energy_j < 0.3 * 100.0 / ncpu * 0.2
-    assert CpuTdpSensor(100.0, "cpu").read(0)[0] > 0  # the machine-wide counter reads too
+    assert cpu_tdp_sensor(100.0, "cpu").read(0)[0] > 0  # the machine-wide counter reads too
 
 
 def test_tdp_model_reads_proc_stat_first_line(tmp_path):
@@ -159,7 +162,7 @@ def test_tdp_model_reads_proc_stat_first_line(tmp_path):
     stat = tmp_path / "stat"
     # cpu user nice system idle iowait irq softirq steal guest guest_nice
     stat.write_text("cpu  1000 20 300 9000 400 5 60 7000 0 0\ncpu0 1 2 3 4 5 6 7 8 0 0\nintr 1 2 3\n")
-    s = CpuTdpSensor(40.0, "fake", ncpu=4, proc_stat=str(stat))
+    s = ProcStatCpuSensor(40.0, "fake", ncpu=4, path=str(stat))
     hz = os.sysconf("SC_CLK_TCK")
     j, w = s.read(0.0)
     assert w is None
@@ -174,35 +177,25 @@ def test_tdp_model_reads_proc_stat_first_line(tmp_path):
 def test_tdp_model_falls_back_to_psutil_when_proc_stat_is_odd(tmp_path):
     odd = tmp_path / "stat"
     odd.write_text("not the stat file you are looking for\n")
-    s = CpuTdpSensor(40.0, "fake", proc_stat=str(odd))
-    assert s._stat_fd is None
+    s = cpu_tdp_sensor(40.0, "fake", proc_stat=str(odd))
+    assert isinstance(s, PsutilCpuSensor)
     assert s.read(0.0)[0] > 0  # psutil's machine-wide busy time instead
-    assert CpuTdpSensor(40.0, "fake", proc_stat=str(tmp_path / "missing"))._stat_fd is None
+    assert isinstance(cpu_tdp_sensor(40.0, "fake", proc_stat=str(tmp_path / "missing")), PsutilCpuSensor)
 
 
-def test_constant_ram_model_is_integrated_without_reads():
-    class Counting(RamModelSensor):
-        reads = 0
-
-        def read(self, now):
-            Counting.reads += 1
-            return super().read(now)
-
+def test_ram_model_is_integrated_exactly():
     clock = ManualClock()
-    s = Counting(total_bytes=16 * 10**9)
-    assert s.constant_w == pytest.approx(6.0)  # 3 W per 8 GB
+    s = RamModelSensor(total_bytes=16 * 10**9)
     m = Meter([s], clock=clock)
     clock.t = 2.0
     w = m.begin()
     clock.t = 12.5
-    m.sampler.sample_now()
+    m.sampler.tick()
     clock.t = 32.0
     r = w.end()
-    assert r.energy_j == pytest.approx(6.0 * 30.0)
+    assert r.energy_j == pytest.approx(6.0 * 30.0)  # 3 W per 8 GB
     assert r.by_component["ram"].power_w == pytest.approx(6.0)
     assert m.sampler.latest().joules[0] == pytest.approx(6.0 * 12.5)
-    assert Counting.reads == 0
-    assert RamModelSensor(process=True).constant_w is None  # the process's RSS does change
 
 
 def test_window_so_far_matches_peek():
@@ -212,61 +205,86 @@ def test_window_so_far_matches_peek():
                ReplaySensor(TRACES["step"], mode="power", name="cpu"),
                RamModelSensor(total_bytes=16 * 10**9)], clock=clock)
     clock.t = 0.1
-    before = m.sampler.sample_now()
+    before = m.sampler.tick()
     clock.t = 0.2
     w = m.begin()
     assert w.so_far() == (0.0, 0.0)  # no sampler point after the start yet
     for t in (0.3, 0.45, 0.52, 0.9, 2.5):
         clock.t = t
-        m.sampler.sample_now()
+        m.sampler.tick()
         p = w.peek()
         seconds, joules = w.so_far()
         assert seconds == pytest.approx(p.duration_s) and joules == pytest.approx(p.energy_j, rel=1e-12)
     assert w.so_far(before) == (0.0, 0.0)  # a point before the window: nothing yet
 
 
-def test_composed_tick_matches_the_generic_snapshot():
-    """The sampler's tick (engine/tick.py) and Meter.snapshot commit the same numbers."""
+def test_sampler_tick_and_window_edges_read_alike():
+    """The sampler and window edges read through one function: the same numbers."""
     def sensors():
         return [ReplaySensor(TRACES["step"], mode="counter", name="gpu"),
                 ReplaySensor(TRACES["spike"], mode="power", name="cpu"),
                 RamModelSensor(total_bytes=16 * 10**9)]
 
     clocks = ManualClock(), ManualClock()
-    tick = Meter(sensors(), clock=clocks[0]).sampler.sample_now
-    generic = Meter(sensors(), clock=clocks[1])
+    tick = Meter(sensors(), clock=clocks[0]).sampler.tick
+    edge = Meter(sensors(), clock=clocks[1])
     for t in (0.05, 0.3, 0.41, 0.5, 0.515, 0.7, 1.0, 3.25):
         clocks[0].t = clocks[1].t = t
-        a, b = tick(), generic.snapshot()
+        a, b = tick(), edge.snapshot(edge=True)
         assert a.mono == b.mono == t
         assert a.joules == pytest.approx(b.joules, abs=1e-12)
         assert a.watts == pytest.approx(b.watts, abs=1e-12)
-    assert a.joules[2] == pytest.approx(6.0 * 3.25)  # the constant RAM model, inline
+    assert a.joules[2] == pytest.approx(6.0 * 3.25)
 
 
-def test_composed_tick_appends_counts_and_notifies_only_listeners():
+def test_tick_appends_counts_and_notifies_only_listeners():
     m = Meter([RamModelSensor(total_bytes=8 * 10**9)], buffer=3)
     sp = m.sampler
-    s = sp.sample_now()
+    s = sp.tick()
     assert sp.latest() is s and sp.samples_taken == 1 and s.watts == (3.0,)
     seen = []
     sp.add_listener(seen.append)
-    s2 = sp.sample_now()
+    s2 = sp.tick()
     assert seen == [s2]
     sp.remove_listener(seen.append)
     for _ in range(4):
-        sp.sample_now()
+        sp.tick()
     assert seen == [s2] and sp.samples_taken == 6 and len(sp.buffer) == 3
 
 
-def test_channel_constant_is_known_only_once_anchored():
-    from jupyter_carbon.engine.channel import Channel
+def test_a_hanging_sensor_never_holds_a_window_edge(monkeypatch):
+    """A read that blocks (an NVML call on a GPU off the bus) costs an edge its budget, not
+    the hang: the edge uses the latest committed point and says it was approximated; a read
+    still hanging past HUNG_AFTER_S marks the sensor failed."""
+    from jupyter_carbon.engine import guard
 
-    ch = Channel(RamModelSensor(total_bytes=8 * 10**9))
-    assert ch.constant() is None  # not anchored: the tick would call sample(), which anchors
-    ch.sample(5.0)
-    assert ch.constant() == (pytest.approx(3.0), 5.0)
-    assert Channel(RamModelSensor(process=True)).constant() is None
+    release = threading.Event()
+
+    class Hanging(Sensor):
+        component, method, measured, may_block, name = "gpu", "nvml-energy", True, True, "GPU #0"
+        hang = False
+
+        def read(self, now):
+            if Hanging.hang:
+                release.wait(10)
+            return now * 100.0, None
+
+    monkeypatch.setattr(guard, "HUNG_AFTER_S", 0.4)
+    from jupyter_carbon.engine import channel
+    monkeypatch.setattr(channel, "HUNG_AFTER_S", 0.4)
+    m = Meter([Hanging(), RamModelSensor(total_bytes=8 * 10**9)])
+    w = m.begin()
+    Hanging.hang = True
+    t = time.perf_counter()
+    r = w.end()
+    assert time.perf_counter() - t < 1.0  # the read hangs 10 s
+    gpu = r.devices[0]
+    assert gpu.approximated and not r.devices[1].approximated
+    time.sleep(0.5)
+    w2 = m.begin()  # the first read is still hanging: no second one, and now it has failed
+    assert m.channels[0].failed and "stopped answering" in m.channels[0].failed
+    assert w2.end().devices[0].failed
+    release.set()
 
 
 def test_sampler_thread_cpu_is_measured_from_outside():
@@ -384,7 +402,7 @@ def test_ring_buffer_is_bounded_and_listener_errors_are_contained():
         raise RuntimeError("listener bug")
     m.sampler.add_listener(bad)
     for _ in range(500):
-        m.sampler.sample_now()
+        m.sampler.tick()
     assert len(m.sampler.buffer) == 100
     assert len(seen) == 500
     assert bad not in m.sampler._listeners  # dropped after repeated failures

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from jupyter_carbon.extension import get_session
+from shells import session_of
 
 
 def sampler_threads():
@@ -130,12 +130,12 @@ def test_bad_cell_options_raise_usage_error_and_skip_the_body(shell, notebook_di
 ])
 def test_bad_line_magic_input(shell, notebook_dir, capsys, line, needle):
     run(shell, "%load_ext jupyter_carbon")
-    before = get_session(shell).settings.table()
+    before = session_of(shell).settings.table()
     run(shell, line)
     text = capsys.readouterr()
     text = text.out + text.err
     assert "UsageError" in text and needle.lower() in text.lower()
-    assert get_session(shell).settings.table() == before  # nothing half-applied
+    assert session_of(shell).settings.table() == before  # nothing half-applied
 
 
 def test_config_shows_value_and_source_and_precedence(shell, notebook_dir, capsys, monkeypatch):
@@ -144,7 +144,7 @@ def test_config_shows_value_and_source_and_precedence(shell, notebook_dir, capsy
     shell.config.CarbonConfig.pue = 1.1
     try:
         run(shell, "%load_ext jupyter_carbon")
-        s = get_session(shell)
+        s = session_of(shell)
         assert s.settings["pue"] == 1.2 and s.settings.source("pue") == "JUPYTER_CARBON_PUE"
         assert s.settings["interval"] == 0.5 and s.settings.source("interval") == "c.CarbonConfig.interval"
         assert s.meter.sampler.interval == 0.5
@@ -174,7 +174,7 @@ def test_pause_resume_status_off_on(shell, notebook_dir, capsys):
     run(shell, "%carbon")
     out = capsys.readouterr().out
     assert "tdp-model" in out and "session:" in out and str(path) in out
-    for note in get_session(shell).setup.notes:  # e.g. the TDP default's caveat
+    for note in session_of(shell).setup.notes:  # e.g. the TDP default's caveat
         assert f"note: {note}" in out
     run(shell, "%carbon off")
     assert sampler_threads() == []
@@ -184,7 +184,7 @@ def test_pause_resume_status_off_on(shell, notebook_dir, capsys):
 
 def test_sensor_settings_rebuild_the_meter_between_cells(shell, notebook_dir):
     run(shell, "%load_ext jupyter_carbon")
-    s = get_session(shell)
+    s = session_of(shell)
     run(shell, "%carbon config --cpu_tdp 123")
     assert "123 W" in s.meter.sensors[0].name or s.meter.sensors[0].tdp_w == 123
     assert len(sampler_threads()) == 1
@@ -277,7 +277,7 @@ def test_track_inside_the_notebook_shares_the_one_sampler(shell, notebook_dir):
     assert len(sampler_threads()) == 1
     from jupyter_carbon import runtime
 
-    assert runtime.get_meter() is get_session(shell).meter
+    assert runtime.get_meter() is session_of(shell).meter
     run(shell, "%unload_ext jupyter_carbon")
     assert sampler_threads() == []
 
@@ -292,7 +292,7 @@ def test_report_lists_costliest_cells_first(shell, notebook_dir, capsys):
     run(shell, "c = 1")
     from jupyter_carbon.report import report_frame
 
-    df = report_frame(get_session(shell), top=2)
+    df = report_frame(session_of(shell), top=2)
     assert len(df) == 2
     assert df.loc[0, "cell"].endswith("busy")
     assert list(df["co2e_g"]) == sorted(df["co2e_g"], reverse=True)
@@ -304,7 +304,7 @@ def test_report_lists_costliest_cells_first(shell, notebook_dir, capsys):
 
 def test_background_threads_never_print(shell, notebook_dir, capsys):
     run(shell, "%load_ext jupyter_carbon")
-    s = get_session(shell)
+    s = session_of(shell)
     t = threading.Thread(target=s.say_once, args=("samples log trouble",))
     t.start()
     t.join()

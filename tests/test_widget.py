@@ -506,7 +506,7 @@ def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_d
         kc.execute_interactive("%load_ext jupyter_carbon", timeout=60)
         printed = []
         kc.execute_interactive("import jupyter_carbon.widget as jw, jupyter_carbon.extension as ex\n"
-                               "w = jw.get_widget(ex.get_session(get_ipython()))\n"
+                               "w = jw.get_widget(ex.session_of(get_ipython()))\n"
                                "print(w.comm.comm_id, w.thread_mode)",
                                output_hook=lambda m: printed.append(m["content"].get("text", "")), timeout=30)
         comm_id, mode = "".join(printed).split()

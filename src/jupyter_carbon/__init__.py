@@ -18,7 +18,7 @@ def __getattr__(name):  # lazy: keeps `import jupyter_carbon` fast and side-effe
         from .tracking import track
         return track
     if name == "Measurement":
-        from .engine.measurement import Measurement
+        from .measurement import Measurement
         return Measurement
     if name == "read_log":
         from .log.csvlog import read_log
@@ -33,20 +33,21 @@ def log_path():
     """The CSV this IPython session logs its cells to (None when the extension is off)."""
     from IPython import get_ipython
 
-    from .extension import get_session
+    from .magics import magics_of
 
     ip = get_ipython()
-    session = get_session(ip) if ip is not None else None
-    return None if session is None else session.log.path
+    m = magics_of(ip) if ip is not None else None
+    log = m.ext.cell_log if m is not None and m.ext.active else None
+    return None if log is None else log.path
 
 
 def load_ipython_extension(ipython) -> None:
-    from .extension import load
+    from .magics import load
 
     load(ipython)
 
 
 def unload_ipython_extension(ipython) -> None:
-    from .extension import unload
+    from .magics import unload
 
     unload(ipython)

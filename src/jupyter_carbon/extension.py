@@ -1,100 +1,157 @@
-"""``%load_ext jupyter_carbon``: one session per shell, hooks on every cell.
+"""The extension object: one per shell, held by its ``CarbonMagics`` (as IPython's own
+``autoreload`` holds its state), never in a module-level registry.
 
-Load is idempotent and ``%reload_ext`` leaves exactly one sampler and one set of hooks:
-unload stops the thread and removes the hooks before a new load starts them again.
+It assembles a session and its subscribers (CSV, samples, footprint, widget), registers the
+cell hooks, and takes them down again. ``%carbon off`` stops it and keeps the session's
+settings, baseline and totals for ``%carbon on`` (or ``%load_ext``); ``%unload_ext`` ends it.
 """
 from __future__ import annotations
 
+import functools
+import logging
 import os
 from pathlib import Path
+from typing import Any
 
-import IPython
-
+from . import runtime
 from .config import Settings
+from .events import Event, MeterStarted, MeterStopping
+from .hooks import CellHooks
+from .outputs.cell_log import CellLog
+from .outputs.footprint import FootprintPrinter
+from .outputs.samples_log import SamplesOutput
 from .session import CarbonSession
+from .widget import WidgetOutput
 
-_IPYTHON_MAJOR = int(IPython.version_info[0])
-_SESSIONS: dict[int, tuple[CarbonSession, object, object]] = {}
-
-
-def get_session(shell) -> CarbonSession | None:
-    entry = _SESSIONS.get(id(shell))
-    return entry[0] if entry else None
+log = logging.getLogger(__name__)
 
 
-def load(shell) -> None:
-    if id(shell) in _SESSIONS:
-        return
-    from .magics import CarbonMagics, carbon_cell_transform
+class CarbonExtension:
+    def __init__(self, shell: Any):
+        self.shell = shell
+        self.session: CarbonSession | None = None
+        self.hooks: CellHooks | None = None
+        self.outputs: list[Any] = []
+        self.cell_log: CellLog | None = None
+        self.widget: WidgetOutput | None = None
 
-    try:
-        session = start_session(shell)
-    except Exception as exc:  # never a traceback into the user's notebook
-        print(f"jupyter-carbon: could not start ({type(exc).__name__}: {exc}); nothing is "
-              f"measured and your code runs as usual; %reload_ext jupyter_carbon tries again")
-        return
-    pre, post = _hooks(shell, session)
-    shell.events.register("pre_run_cell", pre)
-    shell.events.register("post_run_cell", post)
-    _SESSIONS[id(shell)] = (session, pre, post)
-    shell.register_magics(CarbonMagics(shell))
-    if carbon_cell_transform not in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.append(carbon_cell_transform)
-    # The cell running %load_ext is measured from here on, so it gets its row too.
-    # (outside a cell, the next pre_run_cell simply replaces this window)
-    session.begin_cell(_upcoming_count(shell, None), _cell_id_of_parent(shell))
-    print(status_line(session))
-    if session.settings["widget"] and _in_kernel(shell):
-        from .widget import show_inline_soon
+    @property
+    def active(self) -> bool:
+        return self.session is not None and self.session.running
 
+    # --- lifecycle -------------------------------------------------------------------------
+    def start(self) -> bool:
+        """Start measuring (again); False, with one line said, if it could not."""
+        if self.active:
+            return True
+        resumed = self.session is not None
         try:
-            show_inline_soon(session)
-        except Exception as exc:
-            session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
+            session = self.session or self._new_session()
+            session.start()
+            if not self.outputs:
+                self._attach_outputs(session)
+        except Exception as exc:  # never a traceback into the user's notebook
+            log.debug("start failed", exc_info=True)
+            print(f"jupyter-carbon: could not start ({type(exc).__name__}: {exc}); nothing is "
+                  f"measured and your code runs as usual; %reload_ext jupyter_carbon tries again")
+            self._teardown()
+            return False
+        self.session = session
+        self.hooks = CellHooks(self.shell, session)
+        self.hooks.register()
+        self.hooks.begin_load_cell()  # the cell running %load_ext gets its row too
+        print(self.status_line() + (" (resumed)" if resumed else ""))
+        if session.settings["widget"] and in_kernel(self.shell):
+            self.widget = WidgetOutput(session)
+            try:
+                self.widget.show_inline_soon()
+            except Exception as exc:
+                log.debug("widget failed", exc_info=True)
+                session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
+        return True
+
+    def stop(self) -> None:
+        """Stop sampling and remove the hooks; the session's state is kept for ``start``."""
+        if self.hooks is not None:
+            self.hooks.unregister()
+            self.hooks = None
+        if self.widget is not None:
+            self.widget.close()
+            self.widget = None
+        if self.session is not None:
+            self.session.stop()
+
+    def close(self) -> None:
+        """End the session: every output flushed and closed, nothing left running."""
+        self.stop()
+        self._teardown()
+
+    def _teardown(self) -> None:
+        for out in reversed(self.outputs):
+            try:
+                out.close()
+            except Exception:
+                log.debug("closing %r failed", out, exc_info=True)
+        self.outputs.clear()
+        self.cell_log = None
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+    def _new_session(self) -> CarbonSession:
+        from .log.paths import current_kernel_id, notebook_path
+
+        settings = Settings(getattr(self.shell, "config", None))
+        kernel_id = current_kernel_id()
+        nb, _how = notebook_path(user_ns=getattr(self.shell, "user_ns", None), kernel_id=kernel_id)
+        session = CarbonSession(settings, functools.partial(runtime.build_meter), notebook=nb,
+                                kernel_id=kernel_id)
+        for problem in settings.problems:
+            session.say_once(problem)
+        return session
+
+    def _attach_outputs(self, session: CarbonSession) -> None:
+        self.cell_log = CellLog(session)
+        self.outputs = [self.cell_log, SamplesOutput(session), FootprintPrinter(session),
+                        ProcessMeterLink(session)]
+
+    # --- what the magics show ----------------------------------------------------------------
+    def status_line(self) -> str:
+        s = self.session
+        assert s is not None and s.setup is not None and self.cell_log is not None
+        return (f"jupyter-carbon: measuring {s.setup.describe()} · {s.policy.line()} · "
+                f"PUE {s.pue:g} · log: {shown_path(self.cell_log.path)}")
+
+    def widget_output(self) -> WidgetOutput:
+        if self.session is None or not self.session.running:
+            raise RuntimeError("jupyter-carbon is off")
+        if self.widget is None or self.widget.closed:
+            self.widget = WidgetOutput(self.session)
+        return self.widget
 
 
-def unload(shell) -> None:
-    entry = _SESSIONS.pop(id(shell), None)
-    if entry is None:
-        return
-    session, pre, post = entry
-    from .magics import carbon_cell_transform
+class ProcessMeterLink:
+    """Makes the session's meter the process meter, so ``jc.track()`` in the notebook
+    shares its sampler and follows its intensity and PUE."""
 
-    while carbon_cell_transform in shell.input_transformers_cleanup:
-        shell.input_transformers_cleanup.remove(carbon_cell_transform)
-    for name, fn in (("pre_run_cell", pre), ("post_run_cell", post)):
-        try:
-            shell.events.unregister(name, fn)
-        except ValueError:
-            pass
-    try:
-        from .widget import detach
+    def __init__(self, session: CarbonSession):
+        self.session = session
+        session.subscribe(self.handle)
+        if session.meter is not None:
+            self.handle(MeterStarted(session.meter))
 
-        detach(session)
-    except Exception:
-        pass
-    session.close()
+    def handle(self, event: Event) -> None:
+        if isinstance(event, MeterStarted):
+            s = self.session
+            runtime.adopt(event.meter, lambda: (s.intensity_for(None), s.pue_for(None)))
+        elif isinstance(event, MeterStopping):
+            runtime.release(event.meter)
+
+    def close(self) -> None:
+        self.session.unsubscribe(self.handle)
 
 
-def start_session(shell) -> CarbonSession:
-    from .log.paths import notebook_path
-
-    settings = Settings(getattr(shell, "config", None))
-    kernel_id = _kernel_id()
-    nb, _how = notebook_path(user_ns=getattr(shell, "user_ns", None), kernel_id=kernel_id)
-    session = CarbonSession(settings, notebook=nb, kernel_id=kernel_id,
-                            powercap_root=os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT"))
-    for problem in settings.problems:
-        session.say_once(problem)
-    return session
-
-
-def status_line(session: CarbonSession) -> str:
-    return (f"jupyter-carbon: measuring {session.setup.describe()} · "
-            f"{session.intensity_line()} · PUE {session.pue:g} · log: {_shown_path(session.log.path)}")
-
-
-def _shown_path(path) -> str:
+def shown_path(path: Path) -> str:
     """Relative to the working directory when inside it (short, and no home paths in
     notebooks people share); absolute otherwise."""
     try:
@@ -103,74 +160,9 @@ def _shown_path(path) -> str:
         return str(path)
 
 
-def _hooks(shell, session: CarbonSession):
-    def pre_run_cell(info=None):
-        try:
-            session.begin_cell(_upcoming_count(shell, info), getattr(info, "cell_id", None)
-                               or _cell_id_of_parent(shell))
-        except Exception as exc:
-            session.say_once(f"could not start measuring a cell: {exc}")
-
-    def post_run_cell(result=None):
-        try:
-            cell = session.current
-            if cell is not None and getattr(result, "execution_count", None) is not None:
-                cell.execution_count = result.execution_count  # authoritative
-            rec = session.end_cell(_status(result))
-            if rec is not None:
-                _show_footprint(session, cell, rec)
-        except Exception as exc:
-            session.say_once(f"could not finish measuring a cell: {exc}")
-
-    return pre_run_cell, post_run_cell
-
-
-def _show_footprint(session: CarbonSession, cell, rec) -> None:
-    from .summary import CellSummary
-
-    if cell.live is not None:  # %%carbon: the live line becomes the summary
-        cell.live.finish(CellSummary(rec.measurement, rec.status))
-    elif cell.summary:
-        from IPython.display import display
-
-        display(CellSummary(rec.measurement, rec.status))
-    elif cell.summary is None and rec.duration_s >= session.settings["summary_threshold"]:
-        from .units import fmt_energy_j, fmt_mass_g
-
-        print(f"jupyter-carbon: [{rec.execution_count}] {rec.duration_s:.1f} s, "
-              f"{fmt_energy_j(rec.energy_j)}, {fmt_mass_g(rec.emissions_kg * 1000)} CO2e")
-
-
-def _status(result) -> str:
-    if result is None:
-        return "ok"
-    err = getattr(result, "error_in_exec", None) or getattr(result, "error_before_exec", None)
-    if err is None:
-        return "ok"
-    return "interrupted" if isinstance(err, KeyboardInterrupt) else "error"
-
-
-def _upcoming_count(shell, info) -> int | None:
-    # IPython 9 bumps execution_count before pre_run_cell; IPython 8 after the cell.
-    n = shell.execution_count
-    if _IPYTHON_MAJOR >= 9 and getattr(info, "store_history", True):
-        n -= 1
-    return n
-
-
-def _in_kernel(shell) -> bool:
+def in_kernel(shell: Any) -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
-def _cell_id_of_parent(shell) -> str | None:
-    try:
-        parent = shell.parent_header if hasattr(shell, "parent_header") else shell.get_parent()
-        return (parent or {}).get("metadata", {}).get("cellId")
-    except Exception:
-        return None
-
-
-def _kernel_id() -> str | None:
-    from .log.paths import current_kernel_id  # no ipykernel import outside a kernel
-
-    return current_kernel_id()
+def powercap_root() -> str | None:
+    return os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT")

@@ -1,19 +1,27 @@
-"""``%carbon report``: this notebook's cells from the CSV, costliest first, and a chart."""
+"""``%carbon report``: this session's cells from the CSV (or the whole file's), costliest
+first, and a chart."""
 from __future__ import annotations
 
-from .session import CarbonSession
+from pathlib import Path
+from typing import Any
+
+from .units import fmt_energy_wh, fmt_mass_g
 
 
-def report_frame(session: CarbonSession, top: int = 10):
-    """This notebook's logged cells, costliest first, in units people read (Wh, g, %)."""
+def report_frame(path: Path, *, notebook: Path | None = None, session_id: str | None = None,
+                 top: int = 10) -> Any:
+    """The logged cells of this notebook (and of one kernel session, when given), costliest
+    first. After Restart & Run All the earlier session's rows are not mixed in."""
     from .log.csvlog import read_log
 
     try:
-        df = read_log(session.log.path)
+        df = read_log(path)
     except FileNotFoundError:
         return None
-    if session.notebook is not None and "notebook" in df:
-        df = df[df["notebook"] == str(session.notebook)]
+    if notebook is not None and "notebook" in df:
+        df = df[df["notebook"] == str(notebook)]
+    if session_id is not None and "session_id" in df:
+        df = df[df["session_id"] == session_id]
     if df.empty:
         return df
     total_g = df["emissions"].sum() * 1000
@@ -41,18 +49,22 @@ def _cell_name(row) -> str:
     return num or "?"
 
 
-def show_report(session: CarbonSession, top: int = 10) -> None:
+def show_report(path: Path, *, notebook: Path | None = None, session_id: str | None = None,
+                top: int = 10, sources: dict[int, str] | None = None) -> None:
+    """``sources``: execution count -> the cell's source, for a short snippet per row."""
     from IPython.display import display
 
     try:
-        df = report_frame(session, top)
+        df = report_frame(path, notebook=notebook, session_id=session_id, top=top)
     except ImportError:
         print("jupyter-carbon: %carbon report needs pandas: pip install 'jupyter-carbon[report]'")
         return
     if df is None or df.empty:
-        print(f"jupyter-carbon: no cells logged yet in {session.log.path}")
+        print(f"jupyter-carbon: no cells logged yet in {path}")
         return
-    display(_styled(df))
+    if sources:
+        df.insert(1, "source", [snippet(sources.get(_count(c), "")) for c in df["cell"]])
+    display(_Table(df))
     try:
         import matplotlib.pyplot as plt
     except ImportError:
@@ -66,17 +78,34 @@ def show_report(session: CarbonSession, top: int = 10) -> None:
     plt.show()
 
 
-def _styled(df):
-    return _Table(df)
+def _count(cell_name: str) -> int:
+    try:
+        return int(cell_name.split("]")[0].lstrip("["))
+    except ValueError:
+        return -1
+
+
+def snippet(source: str, width: int = 40) -> str:
+    """The first non-blank line of a cell, cut to ``width`` characters."""
+    for line in source.splitlines():
+        if line.strip():
+            line = line.strip()
+            return line if len(line) <= width else line[:width - 1] + "…"
+    return ""
+
+
+def _blank_nan(fmt: Any) -> Any:
+    return lambda v: "" if v != v else fmt(v)
 
 
 class _Table:
     """The report table as HTML in notebooks and as aligned text in terminals and exports,
     with significant digits for energies and masses (they span µWh to kWh)."""
 
-    def __init__(self, df):
+    def __init__(self, df: Any):
         self.df = df
-        self._fmt = {c: "{:.3g}".format for c in df.columns if c.endswith("_Wh") or c == "co2e_g"}
+        self._fmt: dict[str, Any] = {c: _blank_nan(fmt_energy_wh) for c in df.columns if c.endswith("_Wh")}
+        self._fmt["co2e_g"] = _blank_nan(fmt_mass_g)
         self._fmt["share"] = "{:.1f} %".format
         if "started_at" in df:
             self._fmt["started_at"] = lambda t: "" if t != t else t.strftime("%Y-%m-%d %H:%M:%S")

@@ -2,18 +2,34 @@
 extension and ``jc.track()``, created on first use (never at import)."""
 from __future__ import annotations
 
+import logging
+import os
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from .engine.meter import Meter
 from .sensors.discover import SensorSetup, discover
 
+log = logging.getLogger(__name__)
+
 _lock = threading.Lock()
 _meter: Meter | None = None
 _setup: SensorSetup | None = None
-_defaults = None  # the IPython session's (intensity, pue), when one owns the meter
+_defaults: Callable[[], Any] | None = None  # the IPython session's (intensity, pue)
 
 
-def get_meter(**discover_kwargs) -> Meter:
+def build_meter(settings: Any, **discover_kwargs: Any) -> tuple[Meter, SensorSetup]:
+    """A meter on the best sensors the settings allow (a session's ``MeterFactory``)."""
+    discover_kwargs.setdefault("powercap_root", os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT")
+                               or "/sys/class/powercap")
+    setup = discover(gpu=settings["gpu"], cpu_tdp_w=settings["cpu_tdp"],
+                     ram_w_per_gb=settings["ram_w_per_gb"], tracking_mode=settings["tracking_mode"],
+                     **discover_kwargs)
+    return Meter(setup.sensors, interval=settings["interval"]), setup
+
+
+def get_meter(**discover_kwargs: Any) -> Meter:
     """The running process-wide meter, started on first call."""
     global _meter, _setup
     with _lock:
@@ -25,7 +41,7 @@ def get_meter(**discover_kwargs) -> Meter:
         return _meter
 
 
-def adopt(meter: Meter, defaults=None) -> None:
+def adopt(meter: Meter, defaults: Callable[[], Any] | None = None) -> None:
     """Make ``meter`` (the IPython session's) the process meter, so ``jc.track()`` inside a
     notebook shares its sampler instead of starting a second one; ``defaults()`` gives the
     session's (intensity, pue) so a block measures with the notebook's settings."""
@@ -48,7 +64,7 @@ def release(meter: Meter) -> None:
             _meter, _defaults = None, None
 
 
-def session_defaults():
+def session_defaults() -> Any:
     """(Intensity, pue) of the notebook session owning the meter, or None."""
     d = _defaults
     return d() if d is not None else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from .engine.measurement import Measurement
+from .measurement import Measurement
 from .equivalents import car_distance
 from .units import fmt_duration, fmt_energy_j, fmt_energy_wh, fmt_mass_g, fmt_power_w
 

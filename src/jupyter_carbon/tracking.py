@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import functools
 
-from .engine.measurement import Measurement
-from .engine.meter import Window
+from .engine.window import Window
+from .measurement import Measurement
 
 
 class track:
@@ -47,14 +47,14 @@ class track:
 
     def __exit__(self, *exc) -> None:
         if self._window is not None:
-            self.result = self._window.end(self._intensity, self._pue)
+            self.result = Measurement.of(self._window.end(), self._intensity, self._pue)
             self._window = None
 
     def measurement(self) -> Measurement:
         if self.result is not None:
             return self.result
         if self._window is not None:
-            return self._window.peek(intensity=self._intensity, pue=self._pue)
+            return Measurement.of(self._window.peek(), self._intensity, self._pue)
         raise RuntimeError("track() has not started: use it in a `with` block or as a decorator")
 
     def __getattr__(self, name):  # energy_kwh, emissions_kg, by_component, duration_s, ...

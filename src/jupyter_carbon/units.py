@@ -1,6 +1,8 @@
 """Readable units for people: mWh/Wh/kWh, mg/g/kg, ms/s/min/h."""
 from __future__ import annotations
 
+J_PER_KWH = 3.6e6
+
 
 def _scaled(value: float, steps: tuple[tuple[float, str], ...]) -> str:
     for factor, unit in steps:

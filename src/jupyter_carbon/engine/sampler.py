@@ -6,19 +6,18 @@ raises is counted and dropped after repeated failures, never allowed to stop sam
 """
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from ..errors import ConfigError
+from .channel import Channel, read_channels
 from .sample import Sample, samples_after
-from .tick import compose_decode, compose_tick
 
-if TYPE_CHECKING:
-    from .meter import Meter
+log = logging.getLogger(__name__)
 
 MIN_INTERVAL_S, MAX_INTERVAL_S = 0.05, 60.0
 DEFAULT_INTERVAL_S = 1.0
@@ -40,51 +39,38 @@ def check_interval(value) -> float:
 
 
 class Sampler:
-    def __init__(self, meter: Meter, interval: float = DEFAULT_INTERVAL_S, buffer: int = DEFAULT_BUFFER):
-        self.meter = meter
+    """Reads ``channels`` every ``interval`` seconds on one daemon thread.
+
+    It is given what it reads (the channels and the clock), not the meter that owns them.
+    """
+
+    def __init__(self, channels: Sequence[Channel], clock: Callable[[], float],
+                 interval: float = DEFAULT_INTERVAL_S, buffer: int = DEFAULT_BUFFER):
+        self.channels = channels
+        self.clock = clock
         self._interval = check_interval(interval)
         self.buffer: deque[Sample] = deque(maxlen=buffer)
         self._listeners: dict[Callable[[Sample], None], int] = {}
         self._chores: list[list] = []  # [due (monotonic), period, fn]
         self._next_chore = math.inf
         # The thread sleeps by acquiring this held lock with a timeout; releasing it wakes
-        # the thread early. A C-level wait: Event.wait runs ~30 lines of Python per tick.
+        # the thread early (stop, or a new interval).
         self._sleep = threading.Lock()
         self._sleep.acquire()
         self._stop_token = [True]  # one per thread: a late-exiting old thread never revives
         self._thread: threading.Thread | None = None
         self._cpu_clock: int | None = None
         self._cpu_before = 0.0  # CPU seconds of earlier (stopped) sampler threads
-        self._count = [0]
-        #: The Sample a buffer record stands for.
-        self.decode: Callable[[Sample], Sample] = compose_decode(meter)
-        #: What the thread runs every interval: one record of every channel, appended to the
-        #: buffer and returned. Deferred channels' data in it is still raw: read the buffer
-        #: through ``decode``, ``latest`` and ``samples_after``.
-        self.tick: Callable[[], Sample] = self._compose_tick()
+        self.samples_taken = 0
 
-    def _compose_tick(self) -> Callable[[], Sample]:
-        return compose_tick(self.meter, self.buffer.append, self._count, self._listeners,
-                            self._notify, self.decode, self._tick_failed)
-
-    def _tick_failed(self, exc: BaseException, last_fetches: tuple) -> Sample:
-        """A fetch in the tick raised: commit what the deferred channels had fetched, take
-        this sample on the generic path, which marks the sensor that fails, and compose a
-        tick without it."""
-        channels = self.meter.channels
-        for i, (t, raw) in last_fetches:
-            channels[i].settle(t, raw)
-        s = self.meter.snapshot()
-        self.tick = self._compose_tick()
+    def tick(self) -> Sample:
+        """Take one sample of every channel, keep it and tell the listeners; from any thread."""
+        s = read_channels(self.channels, self.clock, time.time)
         self.buffer.append(s)
-        self._count[0] += 1
+        self.samples_taken += 1
         if self._listeners:
             self._notify(s)
         return s
-
-    def sample_now(self) -> Sample:
-        """Take one sample now, from any thread, as the thread does; the decoded Sample."""
-        return self.decode(self.tick())
 
     # --- lifecycle -----------------------------------------------------------------
     @property
@@ -140,10 +126,6 @@ class Sampler:
         self._interval = check_interval(value)
         self._poke()  # apply now, not after the old interval
 
-    @property
-    def samples_taken(self) -> int:
-        return self._count[0]
-
     # --- listeners -------------------------------------------------------------------
     def add_listener(self, fn: Callable[[Sample], None]) -> None:
         self._listeners[fn] = 0
@@ -172,18 +154,18 @@ class Sampler:
                 try:
                     chore[2]()
                 except Exception:
-                    pass
+                    log.debug("sampler chore %r failed", chore[2], exc_info=True)
         self._next_chore = min((c[0] for c in self._chores), default=math.inf)
 
     def latest(self) -> Sample | None:
         try:
-            return self.decode(self.buffer[-1])
+            return self.buffer[-1]
         except IndexError:
             return None
 
     def samples_after(self, mono: float) -> list[Sample]:
         """The samples taken after ``mono``, newest first (see ``engine.sample.samples_after``)."""
-        return samples_after(self.buffer, mono, self.decode)
+        return samples_after(self.buffer, mono)
 
     # --- the loop --------------------------------------------------------------------
     def _notify(self, s: Sample) -> None:
@@ -191,6 +173,7 @@ class Sampler:
             try:
                 fn(s)
             except Exception:
+                log.debug("sampler listener %r failed", fn, exc_info=True)
                 n = self._listeners.get(fn, 0) + 1
                 if n >= _LISTENER_MAX_FAILURES:
                     self._listeners.pop(fn, None)
@@ -217,9 +200,9 @@ class Sampler:
         next_at = monotonic()
         while not token[0]:
             try:
-                self.tick()  # looked up each time: a failing sensor recomposes it
+                self.tick()
             except Exception:  # never let the thread die; the next tick tries again
-                pass
+                log.debug("sampler tick failed", exc_info=True)
             next_at += self._interval
             now = monotonic()
             if now >= self._next_chore:

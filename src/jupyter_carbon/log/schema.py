@@ -30,7 +30,8 @@ from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from ..engine.measurement import J_PER_KWH, Measurement
+from ..measurement import Measurement
+from ..units import J_PER_KWH
 
 CODECARBON_COLUMNS = (
     "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate",

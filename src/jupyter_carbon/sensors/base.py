@@ -37,23 +37,11 @@ class Sensor:
     measured: bool = False  # True: hardware counter/power reading; False: a model
     name: str = ""  # human-readable device name, e.g. "NVIDIA H100 80GB HBM3 #0"
     wrap_j: float | None = None  # counter range in joules, when the counter wraps
-    # A model whose power never changes: its channel integrates this figure and never
-    # calls ``read``, so the sampler spends nothing on it.
-    constant_w: float | None = None
-    # A counter that only grows (no wrap, no reset) whose raw data is cheaper to fetch than
-    # to turn into joules: ``fetch()`` returns the raw data, ``decode(raw)`` the counter in
-    # joules, and ``read`` the same as ``(decode(fetch()), None)``. The sampler's tick then
-    # keeps the raw data and decodes it only when a sample is looked at (engine/tick.py);
-    # energy since the anchor is one subtraction, so both paths give the same figure.
-    deferred: bool = False
+    # A read that can block for seconds (an NVML call on a GPU that fell off the bus): the
+    # user's thread then reads it within a time budget (see engine.guard).
+    may_block: bool = False
 
     def read(self, now: float) -> Reading:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def fetch(self):  # pragma: no cover - abstract; only for ``deferred`` sensors
-        raise NotImplementedError
-
-    def decode(self, raw) -> float:  # pragma: no cover - abstract; only for ``deferred`` sensors
         raise NotImplementedError
 
     def close(self) -> None:

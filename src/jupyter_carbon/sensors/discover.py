@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .base import CPU, GPU, RAM, Sensor
-from .models import DEFAULT_RAM_W_PER_GB, CpuTdpSensor, RamModelSensor
+from .models import DEFAULT_RAM_W_PER_GB, CpuTdpModel, RamModelSensor, cpu_tdp_sensor
 from .nvml import discover_nvml
 from .rapl import DEFAULT_ROOT, discover_rapl
 
@@ -79,7 +79,7 @@ def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml
     return setup
 
 
-def _tdp_sensor(override_w, process, notes) -> CpuTdpSensor:
+def _tdp_sensor(override_w, process, notes) -> CpuTdpModel:
     from ..hardware.cpuinfo import cpu_model_name, cpu_packages
     from ..hardware.tdp import lookup_tdp
 
@@ -90,4 +90,4 @@ def _tdp_sensor(override_w, process, notes) -> CpuTdpSensor:
     if match.note:
         notes.append(f"CPU power is modelled: {match.note}; for a better estimate set "
                         f"JUPYTER_CARBON_CPU_TDP=<watts> (or %carbon config --cpu_tdp W)")
-    return CpuTdpSensor(watts, name, process=process)
+    return cpu_tdp_sensor(watts, name, process=process)

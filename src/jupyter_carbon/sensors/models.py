@@ -1,110 +1,117 @@
 """Modelled sensors for machines without energy counters; always marked *estimated*.
 
 CPU: TDP x utilisation, computed as a counter (TDP x busy CPU-seconds / logical CPUs) so
-a window's share is exact at its edges rather than sampled. RAM: a fixed power per GB
-(3 W per 8 GB by default, the figure CodeCarbon and Green Algorithms use).
+a window's share is exact at its edges rather than sampled. One class per way of reading
+busy time. RAM: a fixed power per GB (3 W per 8 GB by default, the figure CodeCarbon and
+Green Algorithms use).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import psutil
 
 from .base import CPU, RAM, Reading, Sensor
 
 DEFAULT_RAM_W_PER_GB = 3.0 / 8.0
-# Bytes of /proc/stat read per tick: its first 8 numbers fit even at 20 digits each, and a
-# small read copies less and stays a small object (a few µs a tick; see benchmarks).
+# Bytes of /proc/stat read per sample: its first 8 numbers fit even at 20 digits each.
 PROC_STAT_HEAD = 256
 
 
-class CpuTdpSensor(Sensor):
+class CpuTdpModel(Sensor):
+    """Joules = TDP / logical CPUs x busy CPU-seconds; subclasses say whose busy time."""
+
     component = CPU
     method = "tdp-model"
     measured = False
-    deferred = True  # busy CPU-seconds only grow: the tick keeps the raw read (see Sensor)
 
-    def __init__(self, tdp_w: float, name: str, *, process: bool = False,
-                 ncpu: int | None = None, cpu_times=None, proc_stat: str = "/proc/stat"):
+    def __init__(self, tdp_w: float, name: str, *, ncpu: int | None = None):
         self.tdp_w = float(tdp_w)
         self.name = name
         self.ncpu = ncpu or psutil.cpu_count() or os.cpu_count() or 1
-        self.process = process
-        self._j_per_busy_s = self.tdp_w / self.ncpu
-        self._stat_fd: int | None = None
-        if cpu_times is not None:  # busy seconds from a given function (tests, other platforms)
-            self.fetch, self.decode = cpu_times, self._decode_seconds
-        elif process:  # user + system, own and waited-for children's: one times(2) call
-            self.fetch, self.decode = os.times, self._decode_times
-        else:
-            self._stat_fd = _open_proc_stat(proc_stat)
-            if self._stat_fd is not None:
-                self._j_per_tick = self._j_per_busy_s / os.sysconf("SC_CLK_TCK")
-                self.fetch, self.decode = self._fetch_proc_stat, self._decode_proc_stat
-            else:
-                self.fetch, self.decode = _system_busy_seconds, self._decode_seconds
+        self.j_per_busy_s = self.tdp_w / self.ncpu
+
+    def busy_seconds(self) -> float:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def read(self, now: float) -> Reading:
-        return self.decode(self.fetch()), None  # per read: a plain pair, see Reading
+        return Reading(self.j_per_busy_s * self.busy_seconds(), None)
 
-    def _fetch_proc_stat(self, _pread=os.pread) -> bytes:
-        """The head of /proc/stat: one pread on a descriptor kept open, nothing parsed.
 
-        This is the sampler's whole per-tick work on a machine without counters (see
-        benchmarks, "Sampler cost"); the parse waits until someone looks at the sample.
-        """
-        fd = self._stat_fd
+class ProcStatCpuSensor(CpuTdpModel):
+    """The whole machine from /proc/stat's first line, read with one pread on a descriptor
+    kept open: user + nice + system + irq + softirq (psutil's busy figure less idle,
+    iowait and steal)."""
+
+    def __init__(self, tdp_w: float, name: str, *, ncpu: int | None = None, path: str = "/proc/stat"):
+        super().__init__(tdp_w, name, ncpu=ncpu)
+        self._tick_s = 1.0 / os.sysconf("SC_CLK_TCK")
+        self._fd: int | None = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            self.busy_seconds()
+        except Exception:
+            self.close()
+            raise
+
+    def busy_seconds(self) -> float:
+        fd = self._fd
         if fd is None:
             raise OSError("sensor closed")
-        return _pread(fd, PROC_STAT_HEAD, 0)
-
-    def _decode_proc_stat(self, raw: bytes) -> float:
-        """Joules from /proc/stat's first line: user + nice + system + irq + softirq.
-
-        psutil's busy figure less idle, iowait and steal, without parsing the other lines.
-        """
-        f = raw.split(None, 8)
-        if f[0] != b"cpu":
+        f = os.pread(fd, PROC_STAT_HEAD, 0).split(None, 8)
+        if f[0] != b"cpu" or len(f) < 9:
             raise ValueError("unexpected /proc/stat layout")
-        return self._j_per_tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
-
-    def _decode_times(self, t) -> float:
-        return self._j_per_busy_s * (t[0] + t[1] + t[2] + t[3])
-
-    def _decode_seconds(self, busy_s: float) -> float:
-        return self._j_per_busy_s * busy_s
+        return self._tick_s * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
 
     def close(self) -> None:
-        fd, self._stat_fd = self._stat_fd, None
+        fd, self._fd = self._fd, None
         if fd is not None:
             os.close(fd)
 
 
-def _open_proc_stat(path: str) -> int | None:
-    """A descriptor on /proc/stat whose first line parses, else None (psutil is used)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-    except (OSError, AttributeError):
-        return None
-    try:
-        f = os.pread(fd, PROC_STAT_HEAD, 0).split(None, 8)
-        if f[0] == b"cpu" and len(f) > 8:
-            int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7])
-            return fd
-    except (OSError, ValueError):
-        pass
-    os.close(fd)
-    return None
+class PsutilCpuSensor(CpuTdpModel):
+    """The whole machine through psutil, where /proc/stat is not there."""
+
+    def busy_seconds(self) -> float:
+        t = psutil.cpu_times()
+        # idle and iowait are idle time; steal is time the hypervisor gave to someone else
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0) \
+            - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
 
 
-def _system_busy_seconds() -> float:
-    t = psutil.cpu_times()
-    # idle and iowait are idle time; steal is time the hypervisor gave to someone else
-    return sum(t) - t.idle - getattr(t, "iowait", 0.0) - getattr(t, "steal", 0.0) \
-        - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
+class ProcessCpuSensor(CpuTdpModel):
+    """This process: user + system time, its own and its waited-for children's."""
+
+    def busy_seconds(self) -> float:
+        t = os.times()
+        return t[0] + t[1] + t[2] + t[3]
+
+
+class CpuTimesSensor(CpuTdpModel):
+    """Busy seconds from a given function (another source of CPU time, or a test's)."""
+
+    def __init__(self, tdp_w: float, name: str, busy: Callable[[], float], *, ncpu: int | None = None):
+        super().__init__(tdp_w, name, ncpu=ncpu)
+        self._busy = busy
+
+    def busy_seconds(self) -> float:
+        return float(self._busy())
+
+
+def cpu_tdp_sensor(tdp_w: float, name: str, *, process: bool = False, ncpu: int | None = None,
+                   proc_stat: str = "/proc/stat") -> CpuTdpModel:
+    """The CPU model for this platform: this process, else /proc/stat, else psutil."""
+    if process:
+        return ProcessCpuSensor(tdp_w, name, ncpu=ncpu)
+    try:
+        return ProcStatCpuSensor(tdp_w, name, ncpu=ncpu, path=proc_stat)
+    except (OSError, ValueError, AttributeError):
+        return PsutilCpuSensor(tdp_w, name, ncpu=ncpu)
 
 
 class RamModelSensor(Sensor):
+    """The machine's (or this process's) RAM at a fixed power per GB."""
+
     component = RAM
     method = "ram-model"
     measured = False
@@ -117,9 +124,7 @@ class RamModelSensor(Sensor):
         self.total_gb = total / 1e9
         self.name = f"RAM {self.total_gb:.0f} GB"
         self._proc = psutil.Process() if process else None
-        if not process:  # the whole machine's RAM: a constant, integrated without reads
-            self.constant_w = self.total_gb * self.w_per_gb
 
     def read(self, now: float) -> Reading:
         gb = self._proc.memory_info().rss / 1e9 if self._proc is not None else self.total_gb
-        return None, gb * self.w_per_gb
+        return Reading(None, gb * self.w_per_gb)

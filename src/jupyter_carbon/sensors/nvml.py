@@ -16,6 +16,7 @@ from .base import GPU, Reading, Sensor
 class NvmlSensor(Sensor):
     component = GPU
     measured = True
+    may_block = True  # a GPU that fell off the bus can hold an NVML call for seconds
 
     def __init__(self, nvml, handle, index: int, name: str, uuid: str, use_counter: bool):
         self._nvml = nvml

@@ -1,81 +1,119 @@
-"""The live widget: one anywidget model per kernel, shown inline and in JupyterLab's sidebar.
+"""The live widget: one anywidget model per session, shown inline and in JupyterLab's sidebar.
 
-    show_inline(session)   display the model in the current cell's output
-    show_sidebar(session)  the same model in JupyterLab's right sidebar (sidecar)
-    detach(session)        stop feeding it, leave a static summary, close the model
+    out = WidgetOutput(session)   the session's widget output (the extension holds it)
+    out.show_inline()             display the model in the current cell's output
+    out.show_inline_soon()        the same, built on a helper thread (``%load_ext``)
+    out.show_sidebar()            the same model in JupyterLab's right sidebar (sidecar)
+    out.close()                   stop feeding it, leave a static summary, close the model
 
 Every view shows the same model, so they all update together. Importing this module is
 cheap: anywidget, ipywidgets and sidecar are imported only when a widget is made.
 """
 from __future__ import annotations
 
+import logging
 import threading
+from typing import Any
 
-__all__ = ["show_inline", "show_inline_soon", "show_sidebar", "detach", "get_widget"]
+log = logging.getLogger(__name__)
 
-_lock = threading.RLock()
-_widget = None  # the kernel's one CarbonWidget
-
-
-def get_widget(session, *, create: bool = True):
-    """The kernel's widget for ``session`` (made on first use); None if absent and not created.
-
-    A widget bound to another (older) session is detached first: one model per kernel.
-    """
-    global _widget
-    with _lock:
-        w = _widget
-        if w is not None and (w.closed or w.session is not session):
-            if not w.closed:
-                w.detach()
-            _widget = w = None
-        if w is None and create:
-            from .live import CarbonWidget
-
-            w = _widget = CarbonWidget(session)
-        return w
+__all__ = ["WidgetOutput"]
 
 
-def show_inline(session) -> None:
-    """Display the live widget in the current output (again, if it is shown elsewhere)."""
-    from IPython.display import display
+class WidgetOutput:
+    """Owns the session's one CarbonWidget (made on first use) and its views."""
 
-    w = get_widget(session)
-    handle = display(w, display_id=True)
-    if handle is not None:
-        w._handles.append(handle)
+    def __init__(self, session: Any):
+        self.session = session
+        self._lock = threading.RLock()
+        self.widget: Any = None
+        self.closed = False
 
+    def get(self) -> Any:
+        with self._lock:
+            if self.closed:
+                raise RuntimeError("the widget output is closed")
+            if self.widget is None:
+                from .live import CarbonWidget
 
-def show_inline_soon(session) -> None:
-    """Display the live widget without making the kernel wait for it.
+                self.widget = CarbonWidget(self.session)
+            return self.widget
 
-    Importing ipywidgets and anywidget costs ~50 ms, more than the rest of ``%load_ext``
-    together, so ``%load_ext`` shows a one-line placeholder and a helper thread builds the
-    widget and swaps it in (in the cell's context on ipykernel 7.0.x, see kernel_compat).
-    """
-    from IPython.display import display
+    def show_inline(self) -> None:
+        """Display the live widget in the current output (again, if it is shown elsewhere)."""
+        from IPython.display import display
 
-    from ..kernel_compat import capture_context
+        w = self.get()
+        handle = display(w, display_id=True)
+        if handle is not None:
+            w._handles.append(handle)
 
-    handle = display(_Placeholder(), display_id=True)
-    if handle is None:
-        return
-    ctx = capture_context()
+    def show_inline_soon(self) -> None:
+        """Display the live widget without making the kernel wait for it.
 
-    def build() -> None:
-        if getattr(session, "closed", False):
+        Importing ipywidgets and anywidget costs ~50 ms, more than the rest of ``%load_ext``
+        together, so ``%load_ext`` shows a one-line placeholder and a helper thread builds the
+        widget and swaps it in (in the cell's context on ipykernel 7.0.x, see kernel_compat).
+        """
+        from IPython.display import display
+
+        from ..kernel_compat import capture_context
+
+        handle = display(_Placeholder(), display_id=True)
+        if handle is None:
             return
-        w = get_widget(session)
-        handle.update(w)
-        w._handles.append(handle)
+        ctx = capture_context()
 
-    def work() -> None:
-        try:
-            ctx.run(build) if ctx is not None else build()
-        except Exception as exc:
-            session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
+        def build() -> None:
+            if self.closed:
+                return
+            w = self.get()
+            handle.update(w)
+            w._handles.append(handle)
 
-    threading.Thread(target=work, name="jupyter-carbon-widget", daemon=True).start()
+        def work() -> None:
+            try:
+                ctx.run(build) if ctx is not None else build()
+            except Exception as exc:
+                log.debug("building the widget failed", exc_info=True)
+                self.session.say_once(f"live widget unavailable ({exc}); the CSV log still works")
+
+        threading.Thread(target=work, name="jupyter-carbon-widget", daemon=True).start()
+
+    def show_sidebar(self) -> None:
+        """Put the live widget in JupyterLab's right sidebar (via ``sidecar``).
+
+        Outside JupyterLab, or without ``sidecar`` installed, say so in one line and show the
+        widget inline instead. Running it again replaces the previous sidebar panel.
+        """
+        from IPython.display import display
+
+        w = self.get()
+        problem = _sidebar_problem(w)
+        if problem:
+            print(f"jupyter-carbon: {problem}; showing the live widget inline instead.")
+            self.show_inline()
+            return
+        from sidecar import Sidecar
+
+        old, w._sidecar = w._sidecar, None
+        if old is not None:
+            try:
+                old.close()  # closing the model removes its panel
+            except Exception:
+                log.debug("closing the old sidecar failed", exc_info=True)
+        sc = Sidecar(title="Carbon", anchor="right")
+        with sc:
+            display(w)
+        w._sidecar = sc
+
+    def close(self, note: str | None = None) -> None:
+        """Stop feeding the widget, turn its views static, close and forget the model."""
+        with self._lock:
+            self.closed = True
+            w, self.widget = self.widget, None
+        if w is not None:
+            w.detach(note)
 
 
 class _Placeholder:
@@ -88,45 +126,6 @@ class _Placeholder:
 
     def _repr_html_(self) -> str:
         return f"<div style='font-size:12px;opacity:.7'>{self.TEXT}</div>"
-
-
-def show_sidebar(session) -> None:
-    """Put the live widget in JupyterLab's right sidebar (via ``sidecar``).
-
-    Outside JupyterLab, or without ``sidecar`` installed, say so in one line and show the
-    widget inline instead. Running it again replaces the previous sidebar panel.
-    """
-    from IPython.display import display
-
-    w = get_widget(session)
-    problem = _sidebar_problem(w)
-    if problem:
-        print(f"jupyter-carbon: {problem}; showing the live widget inline instead.")
-        show_inline(session)
-        return
-    from sidecar import Sidecar
-
-    old, w._sidecar = w._sidecar, None
-    if old is not None:
-        try:
-            old.close()  # closing the model removes its panel
-        except Exception:
-            pass
-    sc = Sidecar(title="Carbon", anchor="right")
-    with sc:
-        display(w)
-    w._sidecar = sc
-
-
-def detach(session) -> None:
-    """Stop feeding the widget of ``session`` and close it (``%unload_ext``)."""
-    global _widget
-    with _lock:
-        w = _widget
-        if w is None or w.session is not session:
-            return
-        _widget = None
-    w.detach()
 
 
 def _sidebar_problem(w) -> str | None:

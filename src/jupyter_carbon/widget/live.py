@@ -32,6 +32,7 @@ thread) and records why in ``thread_error``. ``thread_mode`` says which path is 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 import time
 from pathlib import Path
@@ -40,9 +41,12 @@ from typing import Any
 import anywidget
 import traitlets as t
 
+from ..events import CellEnded, CellStarted, Event, MeterStarted, SampleTaken, SettingsChanged
 from ..kernel_compat import ipykernel_thread_mode
 from . import state as st
 from .fallback import html_summary, text_summary
+
+log = logging.getLogger(__name__)
 
 MIN_PERIOD_S = 0.5  # at most ~2 state messages per second
 _JITTER_S = 0.02  # samples come on a fixed schedule: a period of 0.5 s is 0.5 s, not 0.5001 s
@@ -94,7 +98,6 @@ class CarbonWidget(anywidget.AnyWidget):
         self.min_period = float(min_period)
         self.thread_mode = thread_mode or ipykernel_thread_mode()
         self.thread_error: str | None = None
-        self.messages_sent = 0  # state messages sent after the comm opened
         self.frontends: dict[str, int] = {}  # front-end app name -> views that said hello
         self.closed = False
         self._send_lock = threading.Lock()  # one sender at a time (sampler or main thread)
@@ -105,7 +108,6 @@ class CarbonWidget(anywidget.AnyWidget):
         self._last_sent = 0.0
         self._thread_failures = 0
         self._ctx: contextvars.Context | None = None
-        self._meter = None
         # Fed by one thread: the sampler's (thread and context modes) or the main thread's
         # (boundary mode); a clash while falling back only fails one update, which is retried.
         self._spark, self._spark_meter = st.Sparkline(), None
@@ -117,19 +119,14 @@ class CarbonWidget(anywidget.AnyWidget):
     # --- wiring ----------------------------------------------------------------------------
     def _attach(self) -> None:
         self._capture_context()
-        self._bind_meter()
-        add = getattr(self.session, "add_listener", None)
-        if add is not None:
-            add(self._on_event)
+        self.session.subscribe(self.handle, samples=True)
 
-    def _bind_meter(self) -> None:
-        meter = self.session.meter
-        if meter is self._meter:
-            return
-        if self._meter is not None:
-            self._meter.sampler.remove_listener(self._on_sample)
-        self._meter = meter
-        meter.sampler.add_listener(self._on_sample)
+    def handle(self, event: Event) -> None:
+        """The session's events: samples on the sampler thread, the rest on the main thread."""
+        if isinstance(event, SampleTaken):
+            self._on_sample(event.sample)
+        elif isinstance(event, (CellStarted, CellEnded, SettingsChanged, MeterStarted)):
+            self._on_event(event)
 
     def _capture_context(self) -> None:
         if self.thread_mode == "context":
@@ -145,14 +142,10 @@ class CarbonWidget(anywidget.AnyWidget):
         finally:
             if got:
                 self._send_lock.release()
-        if self._meter is not None:
-            self._meter.sampler.remove_listener(self._on_sample)
-        remove = getattr(self.session, "remove_listener", None)
-        if remove is not None:
-            remove(self._on_event)
+        self.session.unsubscribe(self.handle)
         try:
             snapshot = self.snapshot()
-            if self.session is not None and getattr(self.session, "meter", None) is not None:
+            if self.session.meter is not None:
                 snapshot.update(totals=st.totals_state(self.session), recent=st.recent_state(self.session))
             bundle = {"text/plain": text_summary(snapshot),
                       "text/html": html_summary(snapshot, note=note or "jupyter-carbon was unloaded: "
@@ -162,20 +155,20 @@ class CarbonWidget(anywidget.AnyWidget):
                 try:
                     handle.update(bundle, raw=True)
                 except Exception:
-                    pass
+                    log.debug("could not make a view static", exc_info=True)
         except Exception:
-            pass
+            log.debug("could not build the final summary", exc_info=True)
         self._handles.clear()
         if self._sidecar is not None:
             try:
                 self._sidecar.close()
             except Exception:
-                pass
+                log.debug("could not close the sidecar", exc_info=True)
             self._sidecar = None
         try:
             self.close()
         except Exception:
-            pass
+            log.debug("could not close the widget model", exc_info=True)
 
     # --- state -----------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
@@ -203,7 +196,6 @@ class CarbonWidget(anywidget.AnyWidget):
         with self.hold_sync():
             for name, value in changes.items():
                 setattr(self, name, value)
-        self.messages_sent += 1
 
     # --- sampler thread ----------------------------------------------------------------------
     def _on_sample(self, sample) -> None:
@@ -264,22 +256,20 @@ class CarbonWidget(anywidget.AnyWidget):
             self.thread_mode = "boundary"
 
     # --- main thread ---------------------------------------------------------------------------
-    def _on_event(self, event: str, payload) -> None:
+    def _on_event(self, event: Event) -> None:
         """Session events (kernel main thread): cheap unless a message goes out right now."""
         if self.closed:
             return
-        if event == "config":
-            self._bind_meter()
-        if event == "cell_start":
+        if isinstance(event, CellStarted):
             self._capture_context()
         with self._pending_lock:
             self._gen += 1
             self._slow_dirty = True
-        force = self.thread_mode == "boundary" and event != "cell_start"
+        force = self.thread_mode == "boundary" and not isinstance(event, CellStarted)
         try:
             self.flush(force=force)
-        except Exception:
-            pass  # kept pending; never into the user's cell
+        except Exception:  # kept pending; never into the user's cell
+            log.debug("widget flush failed", exc_info=True)
 
     def flush(self, *, force: bool = False) -> bool:
         """Send the session's figures now (main thread); False if left to the sampler's next tick."""
@@ -297,7 +287,7 @@ class CarbonWidget(anywidget.AnyWidget):
                 slow_needed, self._slow_dirty = self._slow_dirty, False
                 changes = dict(self._pending)
                 self._pending.clear()
-            if self.thread_mode == "boundary":
+            if self.thread_mode == "boundary" and self.session.meter is not None:
                 latest = self.session.meter.sampler.latest()
                 if latest is not None:
                     changes.update(self._fast_state(latest))

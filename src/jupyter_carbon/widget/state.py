@@ -10,12 +10,14 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..units import J_PER_KWH
+
 
 SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
 SPARK_POINTS = 120  # at most this many buckets go to the browser
 RECENT_CELLS = 5
 
-J_PER_KWH = 3.6e6
+
 
 
 def r(x: float | None, digits: int = 4) -> float | None:

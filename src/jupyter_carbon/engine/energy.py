@@ -1,13 +1,15 @@
-"""The result of a measured window: energy per device and component, and its CO2e."""
+"""What a window measured: energy per device and per component, before any grid factor.
+
+CO2e is applied where results are made or shown (``jupyter_carbon.measurement``): a
+window's energy does not depend on the grid.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..intensity.model import WORLD_AVERAGE, Intensity
 from ..sensors.base import COMPONENTS
-
-J_PER_KWH = 3.6e6
+from ..units import J_PER_KWH
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +23,7 @@ class DeviceEnergy:
     energy_j: float
     power_w: float  # mean over the window
     failed: str | None = None
+    approximated: bool = False  # an edge used the latest sampler point (the read was too slow)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +37,7 @@ class ComponentEnergy:
     measured: bool  # True only if every device of the component is measured
     devices: int
     above_idle_j: float | None = None
+    failed: bool = False  # a device of this component has failed: its energy is incomplete
 
     @property
     def energy_kwh(self) -> float:
@@ -44,26 +48,11 @@ class ComponentEnergy:
         return "measured" if self.measured else "estimated"
 
 
-@dataclass(frozen=True)
-class Measurement:
-    """Energy and emissions of one window (a cell, a ``%%carbon`` cell, a ``track()`` block).
+class EnergyFigures:
+    """Totals over ``by_component`` shared by ``Energy`` and ``Measurement``."""
 
-    Component energies are what the devices drew; ``energy_kwh`` is their sum times the
-    PUE, and ``emissions_kg`` is that times the intensity, as CodeCarbon defines them.
-    """
-
-    label: str | None
-    started_at: datetime
-    ended_at: datetime
+    by_component: dict[str, ComponentEnergy]
     duration_s: float
-    devices: tuple[DeviceEnergy, ...]
-    intensity: Intensity = WORLD_AVERAGE
-    pue: float = 1.0
-    baseline_w: dict[str, float] | None = None
-    by_component: dict[str, ComponentEnergy] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by_component", _aggregate(self.devices, self.duration_s, self.baseline_w))
 
     @property
     def energy_j(self) -> float:
@@ -71,33 +60,32 @@ class Measurement:
         return sum(c.energy_j for c in self.by_component.values())
 
     @property
-    def energy_kwh(self) -> float:
-        return self.energy_j / J_PER_KWH * self.pue
-
-    @property
-    def emissions_kg(self) -> float:
-        return self.energy_kwh * self.intensity.g_per_kwh / 1000.0
-
-    @property
     def power_w(self) -> float:
         return self.energy_j / self.duration_s if self.duration_s > 0 else 0.0
 
     @property
     def above_idle_j(self) -> float | None:
-        if self.baseline_w is None:
-            return None
-        return sum(c.above_idle_j or 0.0 for c in self.by_component.values())
-
-    def __repr__(self) -> str:
-        from ..units import fmt_duration, fmt_energy_j, fmt_mass_g
-
-        parts = ", ".join(f"{c}={fmt_energy_j(e.energy_j)}" for c, e in self.by_component.items())
-        label = f" {self.label!r}" if self.label else ""
-        return (f"<Measurement{label} {fmt_duration(self.duration_s)}: {fmt_energy_j(self.energy_j)} "
-                f"({parts}), {fmt_mass_g(self.emissions_kg * 1000)} CO2e>")
+        parts = [c.above_idle_j for c in self.by_component.values() if c.above_idle_j is not None]
+        return sum(parts) if parts else None
 
 
-def _aggregate(devices, duration_s, baseline_w) -> dict[str, ComponentEnergy]:
+@dataclass(frozen=True)
+class Energy(EnergyFigures):
+    """Energy of one closed (or peeked) window."""
+
+    label: str | None
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    devices: tuple[DeviceEnergy, ...]
+    baseline_w: dict[str, float] | None = None
+    by_component: dict[str, ComponentEnergy] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_component", aggregate(self.devices, self.duration_s, self.baseline_w))
+
+
+def aggregate(devices, duration_s: float, baseline_w: dict[str, float] | None) -> dict[str, ComponentEnergy]:
     out: dict[str, ComponentEnergy] = {}
     for comp in COMPONENTS:
         devs = [d for d in devices if d.component == comp]
@@ -110,5 +98,5 @@ def _aggregate(devices, duration_s, baseline_w) -> dict[str, ComponentEnergy]:
             above = max(0.0, energy - baseline_w[comp] * duration_s)
         out[comp] = ComponentEnergy(
             comp, energy, energy / duration_s if duration_s > 0 else 0.0, methods,
-            all(d.measured for d in devs), len(devs), above)
+            all(d.measured for d in devs), len(devs), above, any(d.failed for d in devs))
     return out

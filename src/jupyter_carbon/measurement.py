@@ -1,0 +1,49 @@
+"""A window's energy with its CO2e: what cells, ``%%carbon`` and ``jc.track()`` report.
+
+Component energies are what the devices drew; ``energy_kwh`` is their sum times the PUE,
+and ``emissions_kg`` is that times the grid intensity, as CodeCarbon defines them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .engine.energy import ComponentEnergy, DeviceEnergy, Energy, EnergyFigures, aggregate
+from .intensity.model import WORLD_AVERAGE, Intensity
+from .units import J_PER_KWH, fmt_duration, fmt_energy_j, fmt_mass_g
+
+
+@dataclass(frozen=True)
+class Measurement(EnergyFigures):
+    """Energy and emissions of one window (a cell, a ``%%carbon`` cell, a ``track()`` block)."""
+
+    label: str | None
+    started_at: datetime
+    ended_at: datetime
+    duration_s: float
+    devices: tuple[DeviceEnergy, ...]
+    intensity: Intensity = WORLD_AVERAGE
+    pue: float = 1.0
+    baseline_w: dict[str, float] | None = None
+    by_component: dict[str, ComponentEnergy] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_component", aggregate(self.devices, self.duration_s, self.baseline_w))
+
+    @classmethod
+    def of(cls, e: Energy, intensity: Intensity, pue: float) -> Measurement:
+        return cls(e.label, e.started_at, e.ended_at, e.duration_s, e.devices, intensity, pue, e.baseline_w)
+
+    @property
+    def energy_kwh(self) -> float:
+        return self.energy_j / J_PER_KWH * self.pue
+
+    @property
+    def emissions_kg(self) -> float:
+        return self.energy_kwh * self.intensity.g_per_kwh / 1000.0
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{c}={fmt_energy_j(e.energy_j)}" for c, e in self.by_component.items())
+        label = f" {self.label!r}" if self.label else ""
+        return (f"<Measurement{label} {fmt_duration(self.duration_s)}: {fmt_energy_j(self.energy_j)} "
+                f"({parts}), {fmt_mass_g(self.emissions_kg * 1000)} CO2e>")
