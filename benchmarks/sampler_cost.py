@@ -120,7 +120,7 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         res["csv_per_sample_s"] = (time.thread_time() - t) / batch
         t = time.thread_time()
         for _ in range(direct):  # the tick and the decoding of its record: the whole sample
-            sp.sample_now()
+            sp.tick()
         res["direct_per_sample_s"] = (time.thread_time() - t) / direct
         s.close()
         return res

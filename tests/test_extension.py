@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from shells import session_of
+from shells import extension_of, session_of
 
 
 def sampler_threads():
@@ -292,7 +292,8 @@ def test_report_lists_costliest_cells_first(shell, notebook_dir, capsys):
     run(shell, "c = 1")
     from jupyter_carbon.report import report_frame
 
-    df = report_frame(session_of(shell), top=2)
+    s = session_of(shell)
+    df = report_frame(extension_of(shell).cell_log.path, notebook=s.notebook, session_id=s.session_id, top=2)
     assert len(df) == 2
     assert df.loc[0, "cell"].endswith("busy")
     assert list(df["co2e_g"]) == sorted(df["co2e_g"], reverse=True)
@@ -315,11 +316,11 @@ def test_background_threads_never_print(shell, notebook_dir, capsys):
 
 
 def test_a_failure_underneath_is_one_line_not_a_traceback(shell, notebook_dir, capsys, monkeypatch):
-    import jupyter_carbon.sensors.discover as disc
+    import jupyter_carbon.runtime as runtime
 
     def broken(**kw):
         raise OSError("sysfs exploded")
-    monkeypatch.setattr(disc, "discover", broken)
+    monkeypatch.setattr(runtime, "discover", broken)
     res = run(shell, "%load_ext jupyter_carbon")
     out = capsys.readouterr().out
     assert res.error_in_exec is None and "Traceback" not in out

@@ -29,7 +29,7 @@ def session(replay_session):
 def tick(s, n=1, dt=1.0):
     for _ in range(n):
         s.clock.t += dt
-        s.meter.sampler.sample_now()
+        s.meter.sampler.tick()
 
 
 def test_each_sample_is_written_once_with_the_cell_it_fell_in(session, notebook_dir):
@@ -42,13 +42,13 @@ def test_each_sample_is_written_once_with_the_cell_it_fell_in(session, notebook_
     s.clock.t += 0.5
     s.end_cell("ok")
     tick(s, 2)
-    s._flush_samples()
-    s._flush_samples()  # nothing new: nothing written twice
+    s.samples_output.flush()
+    s.samples_output.flush()  # nothing new: nothing written twice
     s.clock.t += 0.5
     s.begin_cell(9, "c9")
     tick(s, 2)
     s.end_cell("ok")
-    s.close()  # the last batch is written at unload
+    s.close()  # the last batch is written when the meter stops
     got = rows(notebook_dir / "analysis.carbon-samples.csv")
     assert [r["execution_count"] for r in got] == [""] * 3 + ["8"] * 4 + [""] * 2 + ["9"] * 2
     assert all(float(r["cpu_power"]) == pytest.approx(50.0) for r in got)
@@ -56,25 +56,29 @@ def test_each_sample_is_written_once_with_the_cell_it_fell_in(session, notebook_
     assert elapsed == sorted(elapsed) and len(set(elapsed)) == len(elapsed)
 
 
-def test_the_sampler_writes_the_log_as_a_chore_not_on_every_tick(notebook_dir):
-    s = CarbonSession(Settings(None, env={"JUPYTER_CARBON_INTERVAL": "0.05"}),
-                      notebook=notebook_dir / "analysis.ipynb", kernel_id="t", announce=lambda msg: None)
-    sp = s.meter.sampler
-    assert not sp._listeners  # nothing of the session's runs per tick
-    flushes = []
-    orig = s._flush_samples
+def test_the_sampler_writes_the_log_as_a_chore_not_on_every_tick(notebook_dir, monkeypatch):
+    from jupyter_carbon.outputs import samples_log
+    from jupyter_carbon.runtime import build_meter
 
-    def counting():
+    monkeypatch.setattr(samples_log, "BATCH_S", 0.3)
+    flushes = []
+    real = samples_log.SamplesOutput.flush
+
+    def counting(self, meter=None):
         flushes.append(threading.current_thread().name)
-        orig()
-    sp.remove_chore(s._flush_samples)
-    sp.add_chore(counting, 0.3)
+        real(self, meter)
+    monkeypatch.setattr(samples_log.SamplesOutput, "flush", counting)
+    s = CarbonSession(Settings(None, env={"JUPYTER_CARBON_INTERVAL": "0.05"}), build_meter,
+                      notebook=notebook_dir / "analysis.ipynb", kernel_id="t", announce=lambda msg: None).start()
+    out = samples_log.SamplesOutput(s)
+    sp = s.meter.sampler
+    assert not s._sample_subscribers  # nothing of the samples log runs per tick
     time.sleep(1.0)
     n = sp.samples_taken
-    sp.remove_chore(counting)
     s.close()
-    assert 2 <= len(flushes) <= 5, flushes  # every 0.3 s, not every 0.05 s tick
-    assert set(flushes) == {"jupyter-carbon-sampler"}
+    out.close()
+    from_thread = [f for f in flushes if f == "jupyter-carbon-sampler"]
+    assert 2 <= len(from_thread) <= 5, flushes  # every 0.3 s, not every 0.05 s tick
     got = rows(notebook_dir / "analysis.carbon-samples.csv")
     assert n <= len(got) <= n + 3  # every sample once (close adds those taken meanwhile)
 

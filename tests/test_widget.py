@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_carbon.engine.meter import Meter
+from jupyter_carbon.sensors.discover import SensorSetup
 from jupyter_carbon.engine.sample import samples_after
 from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
 
@@ -52,9 +53,6 @@ def dummy_comm(monkeypatch):
 def session(replay_session):
     """The shared replayed session (conftest), with the widget detached before it closes."""
     yield replay_session
-    from jupyter_carbon import widget as jw
-
-    jw.detach(replay_session)
 
 
 def record_sends(w):
@@ -78,7 +76,7 @@ def states(sent):
 
 def tick(s, seconds: float = 1.0):
     s.clock.t += seconds
-    return s.meter.sampler.sample_now()
+    return s.meter.sampler.tick()
 
 
 # --- state ---------------------------------------------------------------------------------
@@ -136,11 +134,16 @@ def test_follows_a_rebuilt_meter_and_config_changes(session):
     s = session
     w = CarbonWidget(s, min_period=0)
     old = s.meter
-    s.meter = Meter([ReplaySensor(PowerTrace([(0, 50)]), t0=s.clock.t),
-                     ReplaySensor(PowerTrace([(0, 300)]), t0=s.clock.t, component=GPU, name="gpu0")],
-                    clock=s.clock)
-    s._notify("config", None)  # what CarbonSession does after rebuilding its meter
-    assert w._on_sample not in old.sampler._listeners and w._on_sample in s.meter.sampler._listeners
+
+    def two_sensors(settings):
+        sensors = [ReplaySensor(PowerTrace([(0, 50)]), t0=s.clock.t),
+                   ReplaySensor(PowerTrace([(0, 300)]), t0=s.clock.t, component=GPU, name="gpu0")]
+        return Meter(sensors, clock=s.clock), SensorSetup(sensors)
+
+    s.make_meter = two_sensors
+    s.stop()  # what the session does when a sensor setting changes
+    s.start()
+    assert s.meter is not old and not old.sampler._listeners  # nothing left on the old meter
     assert [x["component"] for x in w.sensors] == ["cpu", "gpu"]
     tick(s)
     assert w.power == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}}
@@ -258,7 +261,10 @@ def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(noteb
     from jupyter_carbon.session import CarbonSession
     from jupyter_carbon.widget.live import CarbonWidget
 
-    s = CarbonSession(Settings(None), notebook=notebook_dir / "a.ipynb", kernel_id="t", announce=lambda m: None)
+    from jupyter_carbon.runtime import build_meter
+
+    s = CarbonSession(Settings(None), build_meter, notebook=notebook_dir / "a.ipynb", kernel_id="t",
+                      announce=lambda m: None).start()
     try:
         s.meter.sampler.interval = 0.05
         w = CarbonWidget(s)
@@ -274,7 +280,7 @@ def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(noteb
         time.sleep(0.6)
         assert w.running == {} and w.totals["cells"] == 1
         w.detach()
-        assert w._on_sample not in s.meter.sampler._listeners
+        assert w.handle not in s._sample_subscribers
     finally:
         s.close()
 
@@ -339,7 +345,7 @@ def test_thread_send_failures_fall_back_to_cell_boundaries_silently(session, cap
     th.start()
     th.join()
     assert w.thread_mode == "boundary" and "LookupError" in w.thread_error
-    assert w._on_sample in s.meter.sampler._listeners  # never raised into the sampler
+    assert w.handle in s._sample_subscribers  # never raised into the sampler
     s.end_cell("ok")  # main thread: the cell boundary still updates the views
     assert w.totals["cells"] == 1 and w.running == {}
     assert any(name == "MainThread" and "totals" in d["state"] for name, _, d in sent)
@@ -441,37 +447,38 @@ def test_one_model_per_kernel_sidebar_fallback_and_detach(session, shell, capsys
     from jupyter_carbon import widget as jw
 
     s = session
-    jw.show_inline(s)
-    w = jw.get_widget(s)
-    jw.show_inline(s)
-    assert jw.get_widget(s) is w and len(w._handles) == 2  # two views, one model
+    views = jw.WidgetOutput(s)
+    views.show_inline()
+    w = views.get()
+    views.show_inline()
+    assert views.get() is w and len(w._handles) == 2  # two views, one model
     capsys.readouterr()
 
     w.frontends["Jupyter Notebook"] = 1  # what the JS reports outside JupyterLab
-    jw.show_sidebar(s)
+    views.show_sidebar()
     out = capsys.readouterr().out
     assert out.count("jupyter-carbon:") == 1 and "needs JupyterLab" in out and "inline" in out
     assert len(w._handles) == 3 and w._sidecar is None
 
     w.frontends.clear()
     monkeypatch.setitem(sys.modules, "sidecar", None)  # not installed
-    jw.show_sidebar(s)
+    views.show_sidebar()
     assert "sidecar" in capsys.readouterr().out
     monkeypatch.delitem(sys.modules, "sidecar")
 
     w.frontends["JupyterLab"] = 1
-    jw.show_sidebar(s)
+    views.show_sidebar()
     first = w._sidecar
     assert first is not None and first.title == "Carbon" and first.anchor == "right"
-    jw.show_sidebar(s)  # again: the old panel is replaced, not duplicated
+    views.show_sidebar()  # again: the old panel is replaced, not duplicated
     assert w._sidecar is not first and first.comm is None
 
-    jw.detach(s)
+    views.close()
     assert w.closed and w.comm is None and w._sidecar is None
-    assert w._on_sample not in s.meter.sampler._listeners and w._on_event not in s._listeners
-    assert jw.get_widget(s, create=False) is None
-    w2 = jw.get_widget(s)
-    assert w2 is not w and not w2.closed
+    assert w.handle not in s._subscribers and w.handle not in s._sample_subscribers
+    assert views.widget is None
+    with pytest.raises(RuntimeError):
+        views.get()  # a closed output makes no new model
 
 
 def test_hello_from_the_front_end_is_recorded(session):
@@ -505,8 +512,8 @@ def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_d
     try:
         kc.execute_interactive("%load_ext jupyter_carbon", timeout=60)
         printed = []
-        kc.execute_interactive("import jupyter_carbon.widget as jw, jupyter_carbon.extension as ex\n"
-                               "w = jw.get_widget(ex.session_of(get_ipython()))\n"
+        kc.execute_interactive("from jupyter_carbon.magics import magics_of\n"
+                               "w = magics_of(get_ipython()).ext.widget_output().get()\n"
                                "print(w.comm.comm_id, w.thread_mode)",
                                output_hook=lambda m: printed.append(m["content"].get("text", "")), timeout=30)
         comm_id, mode = "".join(printed).split()
@@ -530,7 +537,7 @@ def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_d
         km.shutdown_kernel(now=True)
 
 
-def test_full_state_decodes_only_the_sparklines_span(session, monkeypatch):
+def test_full_state_reads_only_the_sparklines_span(session, monkeypatch):
     """A widget built late in a session reads the last minutes, not the whole ring buffer,
     and its sparkline is what the whole buffer gives."""
     from jupyter_carbon.widget import state
@@ -538,13 +545,12 @@ def test_full_state_decodes_only_the_sparklines_span(session, monkeypatch):
     s = session
     sp = s.meter.sampler
     monkeypatch.setattr(time, "time", lambda: 1.7e9 + s.clock.t)  # wall time moves with the clock
-    sp.tick = sp._compose_tick()  # the tick binds time.time when composed
     for _ in range(900):  # 15 minutes at 1 s
         tick(s)
-    decoded = []
-    real = sp.decode
-    sp.decode = lambda rec: decoded.append(rec) or real(rec)
+    asked = []
+    real = sp.samples_after
+    sp.samples_after = lambda mono: asked.append(real(mono)) or asked[-1]
     full = state.full_state(s)
-    everything = [real(x) for x in sp.buffer]
+    everything = list(sp.buffer)
     assert full["spark"] == state.spark_state(everything, everything[-1].wall, 1.0)
-    assert len(full["spark"]["w"]) > 50 and len(decoded) < 400  # 5 minutes and a margin, of 900
+    assert len(full["spark"]["w"]) > 50 and len(asked[0]) < 400  # 5 minutes and a margin, of 900
