@@ -67,6 +67,36 @@ def _text(v) -> str:
     return str(v).strip()
 
 
+_MAX_LABEL = 200
+
+
+def _label(v) -> str:
+    """Free text (labels, project names): printable, one line, at most 200 characters."""
+    s = str(v).strip()
+    if len(s) > _MAX_LABEL:
+        raise ConfigError(f"must be at most {_MAX_LABEL} characters, got {len(s)}")
+    if any(not ch.isprintable() for ch in s):
+        raise ConfigError(f"must be one line of printable text, got {s[:40]!r}")
+    return s
+
+
+def _region(v) -> str:
+    """A region the intensity table knows (``US-CA``), else a one-line error with suggestions."""
+    from .intensity import lookup_region
+
+    code = str(v).strip().upper()
+    if lookup_region(code) is None:
+        raise ConfigError(f"unknown region {str(v).strip()!r}; use an ISO 3166-2 code the table has, "
+                          f"e.g. US-CA or CA-QC (see docs/intensity.md)")
+    return code
+
+
+def _log_path(v) -> str:
+    from .log.paths import validate_log_path
+
+    return str(validate_log_path(str(v).strip()))
+
+
 def _country(v):
     from .intensity import lookup_country
 
@@ -87,59 +117,53 @@ def _pue(v):
 
 @dataclass(frozen=True)
 class Option:
+    """One setting, declared once: its default, its parser, its help, and the traitlets type
+    an IPython profile sets it with (``c.CarbonConfig.<name>``)."""
+
     name: str
     default: Any
     parse: Callable[[Any], Any]
     help: str
+    trait: type = Unicode
+
+    def make_trait(self) -> Any:
+        if self.trait is Unicode or self.default is None:
+            return self.trait(self.default, allow_none=True, help=self.help).tag(config=True)
+        return self.trait(self.default, help=self.help).tag(config=True)
 
 
 OPTIONS: dict[str, Option] = {o.name: o for o in [
-    Option("interval", 1.0, check_interval, "sampling interval in seconds (0.05-60)"),
+    Option("interval", 1.0, check_interval, "sampling interval in seconds (0.05-60)", CFloat),
     Option("country", None, _optional(_country), "ISO country code or name for the grid intensity"),
-    Option("region", None, _optional(_text), "sub-national region code, e.g. US-CA"),
-    Option("intensity", None, _optional(_intensity), "explicit grid intensity, gCO2e/kWh"),
-    Option("pue", 1.0, _pue, "power usage effectiveness of the data centre (>= 1)"),
+    Option("region", None, _optional(_region), "sub-national region code, e.g. US-CA"),
+    Option("intensity", None, _optional(_intensity), "explicit grid intensity, gCO2e/kWh", CFloat),
+    Option("pue", 1.0, _pue, "power usage effectiveness of the data centre (>= 1)", CFloat),
     Option("live", None, _optional(_choice("electricitymaps", "gb-grid")),
            "live intensity provider: electricitymaps (token in JUPYTER_CARBON_ELECTRICITYMAPS_TOKEN) or gb-grid"),
     Option("zone", None, _optional(_text), "Electricity Maps zone for the live provider, e.g. US-CAL-CISO "
            "(default: the country)"),
-    Option("log", None, _optional(_text), "CSV log path (default: <notebook>.carbon.csv beside the notebook)"),
-    Option("samples", True, _bool, "also write the power time series to <notebook>.carbon-samples.csv"),
+    Option("log", None, _optional(_log_path), "CSV log path (default: <notebook>.carbon.csv beside the notebook)"),
+    Option("samples", True, _bool, "also write the power time series to <notebook>.carbon-samples.csv", Bool),
     Option("summary_threshold", 60.0, _float_range(0, 1e9, "summary_threshold"),
-           "print a one-line footprint after cells running at least this many seconds (0: every cell)"),
-    Option("widget", True, _bool, "show the live widget on %load_ext"),
-    Option("gpu", True, _bool, "measure NVIDIA GPUs through NVML"),
+           "print a one-line footprint after cells running at least this many seconds (0: every cell)", CFloat),
+    Option("widget", True, _bool, "show the live widget on %load_ext", Bool),
+    Option("gpu", True, _bool, "measure NVIDIA GPUs through NVML", Bool),
     Option("cpu_tdp", None, _optional(_float_range(1, 2000, "cpu_tdp")),
-           "CPU TDP in watts for the CPU model (default: looked up from the CPU name)"),
-    Option("ram_w_per_gb", 3.0 / 8.0, _float_range(0, 10, "ram_w_per_gb"), "RAM model power per GB"),
+           "CPU TDP in watts for the CPU model (default: looked up from the CPU name)", CFloat),
+    Option("ram_w_per_gb", 3.0 / 8.0, _float_range(0, 10, "ram_w_per_gb"), "RAM model power per GB", CFloat),
     Option("tracking_mode", "machine", _choice("machine", "process"),
            "machine: whole-machine power; process: this kernel's share (models only)"),
-    Option("project_name", "jupyter-carbon", _text, "project_name column of the CSV"),
+    Option("project_name", "jupyter-carbon", _label, "project_name column of the CSV"),
 ]}
 
 # Changing these needs the sensors discovered again (done between cells).
 SENSOR_OPTIONS = frozenset({"gpu", "cpu_tdp", "ram_w_per_gb", "tracking_mode"})
 
-
-class CarbonConfig(Configurable):
-    """IPython profile configuration, e.g. ``c.CarbonConfig.interval = 0.5``."""
-
-    interval = CFloat(1.0, help=OPTIONS["interval"].help).tag(config=True)
-    country = Unicode(None, allow_none=True, help=OPTIONS["country"].help).tag(config=True)
-    region = Unicode(None, allow_none=True, help=OPTIONS["region"].help).tag(config=True)
-    intensity = CFloat(None, allow_none=True, help=OPTIONS["intensity"].help).tag(config=True)
-    pue = CFloat(1.0, help=OPTIONS["pue"].help).tag(config=True)
-    live = Unicode(None, allow_none=True, help=OPTIONS["live"].help).tag(config=True)
-    zone = Unicode(None, allow_none=True, help=OPTIONS["zone"].help).tag(config=True)
-    log = Unicode(None, allow_none=True, help=OPTIONS["log"].help).tag(config=True)
-    samples = Bool(True, help=OPTIONS["samples"].help).tag(config=True)
-    summary_threshold = CFloat(60.0, help=OPTIONS["summary_threshold"].help).tag(config=True)
-    widget = Bool(True, help=OPTIONS["widget"].help).tag(config=True)
-    gpu = Bool(True, help=OPTIONS["gpu"].help).tag(config=True)
-    cpu_tdp = CFloat(None, allow_none=True, help=OPTIONS["cpu_tdp"].help).tag(config=True)
-    ram_w_per_gb = CFloat(3.0 / 8.0, help=OPTIONS["ram_w_per_gb"].help).tag(config=True)
-    tracking_mode = Unicode("machine", help=OPTIONS["tracking_mode"].help).tag(config=True)
-    project_name = Unicode("jupyter-carbon", help=OPTIONS["project_name"].help).tag(config=True)
+#: IPython profile configuration, e.g. ``c.CarbonConfig.interval = 0.5``: one trait per option.
+CarbonConfig = type("CarbonConfig", (Configurable,), {
+    "__doc__": "jupyter-carbon settings in an IPython profile (``c.CarbonConfig.<name>``).",
+    **{name: opt.make_trait() for name, opt in OPTIONS.items()},
+})
 
 
 class Settings:
