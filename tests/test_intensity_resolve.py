@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -79,8 +80,11 @@ def test_country_without_figure_uses_world_value_and_says_why(tmp_path):
 
 
 def test_bad_country_errors_name_their_origin():
-    with pytest.raises(ConfigError, match="JUPYTER_CARBON_COUNTRY.*did you mean 'France'"):
-        resolve(env={"JUPYTER_CARBON_COUNTRY": "Frnace"}, tz=NO_TZ)
+    # From the environment: ignored with a note (raising would fail every cell), not an error.
+    r = resolve_detailed(env={"JUPYTER_CARBON_COUNTRY": "Frnace"}, tz=NO_TZ)
+    assert r.intensity == WORLD_AVERAGE
+    assert any(re.search("JUPYTER_CARBON_COUNTRY.*did you mean 'France'.*world average", n)
+               for n in r.notes), r.notes
     with pytest.raises(ConfigError, match="did you mean 'Germany'"):
         resolve(country="Germny", env={}, tz=NO_TZ)
     assert resolve(country="world", env={}, tz=NO_TZ) == WORLD_AVERAGE

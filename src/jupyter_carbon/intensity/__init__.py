@@ -12,7 +12,9 @@ from .mix import LIFECYCLE_G_PER_KWH, intensity_from_mix
 from .model import WORLD_AVERAGE, Intensity
 from .resolver import Resolution, describe, resolve, resolve_detailed
 from .table import Country, Region, lookup_country, lookup_region
-from .validate import explicit_intensity, validate_intensity, validate_pue
+from .validate import (
+    explicit_intensity, validate_country, validate_intensity, validate_pue, validate_region,
+)
 
 if TYPE_CHECKING:
     from .live import LiveIntensity
@@ -22,6 +24,7 @@ __all__ = [
     "lookup_country", "lookup_region", "Country", "Region", "intensity_from_mix",
     "LIFECYCLE_G_PER_KWH", "LiveIntensity", "validate_pue", "validate_intensity",
     "explicit_intensity", "detect_country", "choose_country", "TzSources", "CountryGuess",
+    "validate_country", "validate_region",
 ]
 
 

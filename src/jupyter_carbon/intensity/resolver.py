@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from .location import ENV_COUNTRY, ENV_REGION, TzSources, choose_country
+from .location import ENV_COUNTRY, ENV_REGION, CountryGuess, TzSources, choose_country, detect_country
 from .model import WORLD_AVERAGE, Intensity
-from .table import lookup_country, lookup_region
+from .table import Country, lookup_country, lookup_region
 from .validate import explicit_intensity
 
 if TYPE_CHECKING:
@@ -35,7 +35,11 @@ def resolve_detailed(*, intensity: object = None, country: str | None = None,
                      region: str | None = None, live: LiveIntensity | None = None,
                      env: Mapping[str, str] | None = None, tz: TzSources | None = None,
                      detect: bool = True) -> Resolution:
-    """Like :func:`resolve`, also reporting how the country was found and any caveat."""
+    """Like :func:`resolve`, also reporting how the country was found and any caveat.
+
+    A bad ``JUPYTER_CARBON_COUNTRY`` or ``JUPYTER_CARBON_REGION`` never raises (it would
+    otherwise fail every cell): it is ignored, with a note saying what is used instead.
+    """
     env = os.environ if env is None else env
     if intensity is not None:
         return Resolution(explicit_intensity(intensity))
@@ -44,34 +48,59 @@ def resolve_detailed(*, intensity: object = None, country: str | None = None,
         if value is not None:
             return Resolution(value, "live provider")
 
-    region = region if region is not None and str(region).strip() else (
-        (env.get(ENV_REGION) or "").strip() or None)
+    notes: list[str] = []
+    region_via = "setting"
+    if region is None or not str(region).strip():
+        region, region_via = (env.get(ENV_REGION) or "").strip() or None, "env"
     guess = choose_country(country, env, tz, detect=detect)
-    notes = (guess.note,) if guess and guess.note else ()
-    if guess is None and region is not None:
-        found = lookup_region(region)  # "US-CA" alone names its country
-        if found is not None:
-            c = lookup_country(found.iso2)
-            return Resolution(found.intensity(c.name), "region setting", notes)
-    if guess is None:
-        return Resolution(WORLD_AVERAGE, None, notes)
-    if guess.country.strip().casefold() in _WORLD_WORDS:
-        return Resolution(WORLD_AVERAGE, guess.via, notes)
-    try:
-        c = lookup_country(guess.country)
-    except ConfigError as e:
-        if guess.via.startswith("env"):
-            raise ConfigError(f"{ENV_COUNTRY}: {e}") from None
-        raise
+    c = None
+    if guess is not None and guess.country.strip().casefold() in _WORLD_WORDS:
+        return Resolution(WORLD_AVERAGE, guess.via, tuple(notes))
+    if guess is not None:
+        try:
+            c = lookup_country(guess.country)
+        except ConfigError as e:
+            if not guess.via.startswith("env"):
+                raise
+            guess, c = _detected(env, tz) if detect else (None, None)
+            notes.append(f"ignoring {ENV_COUNTRY}: {e}; using {_source(guess)} instead")
+    if guess is not None and guess.note:
+        notes.append(guess.note)
+    found = None
     if region is not None:
-        found = lookup_region(region, c.iso2)
-        if found is not None:
-            return Resolution(found.intensity(c.name), guess.via, notes)
+        try:
+            found = lookup_region(region, c.iso2 if c is not None else None)
+        except ConfigError as e:
+            if region_via == "setting":
+                raise
+            notes.append(f"ignoring {ENV_REGION}: {e}; using the country figure instead")
+    if found is not None and (c is None or c.iso2 == found.iso2):
+        name = c.name if c is not None else lookup_country(found.iso2).name
+        via = guess.via if c is not None and guess is not None else "region setting"
+        return Resolution(found.intensity(name), via, tuple(notes))
+    if guess is None or c is None:
+        return Resolution(WORLD_AVERAGE, guess.via if guess else None, tuple(notes))
     table = c.intensity()
     if table is not None:
-        return Resolution(table, guess.via, notes)
+        return Resolution(table, guess.via, tuple(notes))
     world = Intensity(WORLD_AVERAGE.g_per_kwh, WORLD_AVERAGE.source, c.iso2, c.name, None)
     return Resolution(world, guess.via, (*notes, f"no table figure for {c.name} ({c.iso2})"))
+
+
+def _detected(env: Mapping[str, str], tz: TzSources | None) -> tuple[CountryGuess | None, Country | None]:
+    guess = detect_country(env, tz)
+    if guess is None:
+        return None, None
+    try:
+        return guess, lookup_country(guess.country)
+    except ConfigError:  # a time zone table naming a code the intensity table lacks
+        return None, None
+
+
+def _source(guess: CountryGuess | None) -> str:
+    if guess is None:
+        return "the world average"
+    return f"{guess.country} from the {guess.via}"
 
 
 def resolve(*, intensity: object = None, country: str | None = None, region: str | None = None,

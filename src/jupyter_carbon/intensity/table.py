@@ -143,6 +143,27 @@ def _suggest(word: str, candidates: dict[str, object]) -> str | None:
     return match[0] if match else None
 
 
+# Codes and words people try that name no country: say what they are instead of "unknown".
+_NOT_COUNTRIES = {
+    "EU": "the European Union", "EUR": "the European Union", "EUU": "the European Union",
+    "EUROPEAN UNION": "the European Union", "EZ": "the euro area", "UN": "the United Nations",
+    "EUROPE": "a continent", "ASIA": "a continent", "AFRICA": "a continent",
+    "OCEANIA": "a continent", "AMERICAS": "a continent", "NORTH AMERICA": "a continent",
+    "SOUTH AMERICA": "a continent", "LATIN AMERICA": "a region",
+}
+
+
+def _user_assigned(code: str) -> bool:
+    """ISO 3166-1 reserves AA, QM-QZ, XA-XZ and ZZ for private use: never a country."""
+    return len(code) == 2 and code.isalpha() and code.isascii() and (
+        code in ("AA", "ZZ") or code[0] == "X" or (code[0] == "Q" and code[1] >= "M"))
+
+
+def _shown(raw: str) -> str:
+    text = repr(raw)
+    return text if len(text) <= 40 else text[:35] + "...'"
+
+
 def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     """ISO alpha-2, alpha-3 or English name (any case) -> Country; ConfigError otherwise."""
     if not isinstance(text, str) or not text.strip():
@@ -150,6 +171,13 @@ def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     table = get_table(data_dir)
     raw = text.strip()
     code = raw.upper()
+    what = _NOT_COUNTRIES.get(" ".join(code.split()))
+    if what:
+        raise ConfigError(f"{_shown(raw)} is {what}, not a country; give one country as an ISO "
+                          "code or English name, such as DE, FRA or France")
+    if _user_assigned(code) and code not in table.by_iso2:
+        raise ConfigError(f"{_shown(raw)} is not a country: ISO 3166 leaves AA, QM-QZ, XA-XZ and "
+                          f"ZZ unassigned; {ACCEPTED}")
     if len(code) == 2 and code in table.by_iso2:
         return table.by_iso2[code]
     if len(code) == 3 and code in table.by_iso3:
@@ -162,7 +190,7 @@ def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     if near is not None:
         c = table.by_name[near]
         hint = f" (did you mean {c.name!r}, {c.iso2}?)"
-    raise ConfigError(f"unknown country {raw!r}{hint}; {ACCEPTED}")
+    raise ConfigError(f"unknown country {_shown(raw)}{hint}; {ACCEPTED}")
 
 
 def lookup_region(text: str, country_iso2: str | None = None,
@@ -180,7 +208,11 @@ def lookup_region(text: str, country_iso2: str | None = None,
     country = country_iso2.upper() if country_iso2 else None
     prefix = code.split("-", 1)[0] if "-" in code else None
     if country and prefix and len(prefix) == 2 and prefix.isalpha() and prefix != country:
-        raise ConfigError(f"region {raw!r} is not in country {country}")
+        raise ConfigError(f"region {_shown(raw)} is not in country {country}")
+    if prefix is not None and not (len(prefix) == 2 and prefix.isalpha() and prefix.isascii()
+                                   and prefix in table.by_iso2):
+        raise ConfigError(f"unknown region {_shown(raw)}: {prefix!r} is not a country code; "
+                          "write regions like US-CA or CA-QC")
     candidates = {r.code: r for r in table.regions.values()
                   if country is None or r.iso2 == country}
     if code in candidates:
@@ -190,6 +222,11 @@ def lookup_region(text: str, country_iso2: str | None = None,
     by_name = {normalise_name(r.name): r for r in candidates.values()}
     if normalise_name(raw) in by_name:
         return by_name[normalise_name(raw)]
+    if prefix is not None:  # "US-California": a country code and a region's name
+        named = {normalise_name(r.name): r for r in table.regions.values() if r.iso2 == prefix}
+        hit = named.get(normalise_name(raw.split("-", 1)[1]))
+        if hit is not None:
+            return hit
     owner = country or prefix
     if owner and not any(r.iso2 == owner for r in table.regions.values()):
         return None  # e.g. FR-IDF: valid elsewhere, but we only have the country figure
@@ -202,5 +239,5 @@ def lookup_region(text: str, country_iso2: str | None = None,
         r = names.get(near) or candidates[near]
         hint = f" (did you mean {r.code}, {r.name}?)"
     have = ", ".join(sorted({r.iso2 for r in table.regions.values()}))
-    raise ConfigError(f"unknown region {raw!r}{hint}; regions are known for {have}, "
+    raise ConfigError(f"unknown region {_shown(raw)}{hint}; regions are known for {have}, "
                       "written like US-CA or CA-QC")

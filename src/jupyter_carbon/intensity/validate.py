@@ -51,3 +51,49 @@ def validate_pue(value: object = None) -> float:
 
 def explicit_intensity(value: object) -> Intensity:
     return Intensity(validate_intensity(value), "explicit")
+
+
+_WORLD_WORDS = {"world", "wld", "global"}
+
+
+def _instead(instead: str | None) -> str:
+    return f"; using {instead} instead" if instead else ""
+
+
+def validate_country(value: object, *, instead: str | None = None) -> str:
+    """A country setting -> its ISO alpha-2 code (``WORLD`` for world/global). One-line
+    ConfigError naming the value (``EU``: a union, not a country; ``XX``: unassigned) and,
+    given ``instead``, what is used instead."""
+    from .table import lookup_country
+
+    text = "" if value is None else str(value).strip()
+    if text.casefold() in _WORLD_WORDS:
+        return "WORLD"
+    try:
+        return lookup_country(text).iso2
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{_instead(instead)}") from None
+
+
+def validate_region(value: object, country: str | None = None, *,
+                    instead: str | None = None) -> str:
+    """A region setting -> its code: a table row's (``US-CA``; names too, ``California`` with
+    country US), or, for a country the table has no regions for, the code as written
+    (``FR-IDF``, a grid zone ``US-CAL-CISO``). ``US-XX`` and ``XX-YY`` are errors, with a
+    suggestion where one is close."""
+    from .table import lookup_country, lookup_region
+
+    text = "" if value is None else str(value).strip()
+    try:
+        iso2 = None
+        if country is not None and str(country).strip().casefold() not in _WORLD_WORDS:
+            iso2 = lookup_country(str(country)).iso2
+        found = lookup_region(text, iso2)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc}{_instead(instead)}") from None
+    if found is not None:
+        return found.code
+    code = text.upper().replace("_", "-")
+    if iso2 is not None and "-" not in code:
+        return f"{iso2}-{code}"
+    return code

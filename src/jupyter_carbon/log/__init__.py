@@ -5,9 +5,11 @@ Nothing is imported here eagerly: the extension loads these only when it starts 
 from __future__ import annotations
 
 _EXPORTS = {
-    "CsvLog": "csvlog", "SamplesLog": "csvlog", "read_log": "csvlog", "user_data_dir": "csvlog",
+    "CsvLog": "csvlog", "SamplesLog": "samples", "read_log": "csvlog", "user_data_dir": "csvlog",
     "COLUMNS": "schema", "CellInfo": "schema", "HostInfo": "schema", "make_row": "schema",
     "notebook_path": "paths", "log_paths": "paths", "current_kernel_id": "paths",
+    "validate_log_path": "paths", "samples_path_for": "paths", "NotebookFollower": "follow",
+    "TornRowWarning": "reader",
 }
 __all__ = list(_EXPORTS)
 

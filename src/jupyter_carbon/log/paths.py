@@ -23,7 +23,10 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
-__all__ = ["current_kernel_id", "log_paths", "notebook_path", "running_servers"]
+from ..errors import ConfigError
+
+__all__ = ["current_kernel_id", "log_paths", "notebook_path", "running_servers", "samples_path_for",
+           "validate_log_path"]
 
 _LOOPBACK = {"localhost", "127.0.0.1", "::1", "ip6-localhost"}
 _WILDCARD = {"", "0.0.0.0", "::", "*"}
@@ -210,3 +213,66 @@ def log_paths(notebook, kernel_id: str | None, cwd=None) -> tuple[Path, Path, st
     note = (f"jupyter-carbon: notebook path unknown (no JPY_SESSION_NAME, VS Code or server session); "
             f"logging to {csv_path}")
     return csv_path, base / f"{stem}.samples.csv", note
+
+
+def samples_path_for(csv_path) -> Path:
+    """The samples log that goes with a configured cell log: ``x.csv`` -> ``x-samples.csv``."""
+    p = Path(csv_path)
+    stem = p.name[:-4] if p.name.lower().endswith(".csv") else p.name
+    return p.with_name(f"{stem}-samples.csv")
+
+
+def _show(value: str, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 5] + "...'"
+
+
+def _name_max(directory: Path) -> int:
+    try:
+        return int(os.pathconf(directory, "PC_NAME_MAX"))
+    except (AttributeError, ValueError, OSError):  # Windows, or a file system that will not say
+        return 255
+
+
+def validate_log_path(value, *, instead: str | None = None, cwd=None) -> Path:
+    """A ``log`` setting checked before it is used: the absolute path of a file that can be
+    created (or exists) in an existing directory. Otherwise a one-line ConfigError naming the
+    value, why, and (given ``instead``) what is used instead. Touches nothing on disk."""
+    tail = f"; using {instead} instead" if instead else ""
+    raw = "" if value is None else str(value).strip()
+    if not raw:
+        raise ConfigError(f"log path is empty; give a file name like analysis.carbon.csv{tail}")
+    shown = _show(raw)
+    if "\x00" in raw:
+        raise ConfigError(f"log path {shown} contains a NUL character{tail}")
+    if raw.endswith(("/", os.sep, os.altsep or "/")):
+        raise ConfigError(f"log path {shown} names a directory, not a file{tail}")
+    try:
+        base = Path(cwd) if cwd is not None else Path.cwd()
+        p = Path(os.path.abspath(base / Path(raw).expanduser()))
+    except (OSError, ValueError, RuntimeError) as exc:  # no home directory, cwd gone
+        raise ConfigError(f"log path {shown} cannot be resolved ({exc}){tail}") from None
+    if Path(raw).name in ("", ".", "..") or p == Path(p.anchor):
+        raise ConfigError(f"log path {shown} names a directory, not a file{tail}")
+    parent = p.parent
+    try:
+        limit = _name_max(parent) if parent.is_dir() else 255
+    except OSError:
+        limit = 255
+    for what, name in (("its file name", p.name), ("its samples log's name", samples_path_for(p).name)):
+        size = len(os.fsencode(name))
+        if size > limit:
+            raise ConfigError(f"log path {shown}: {what} is {size} bytes; the file system "
+                              f"allows {limit}{tail}")
+    try:
+        if p.is_dir():
+            raise ConfigError(f"log path {shown} is an existing directory, not a file{tail}")
+        if p.exists() and not p.is_file():
+            raise ConfigError(f"log path {shown} exists and is not a regular file{tail}")
+        if not parent.exists():
+            raise ConfigError(f"log path {shown}: directory {_show(str(parent))} does not exist{tail}")
+        if not parent.is_dir():
+            raise ConfigError(f"log path {shown}: {_show(str(parent))} is not a directory{tail}")
+    except OSError as exc:  # ENAMETOOLONG from stat, permission on a parent
+        raise ConfigError(f"log path {shown} cannot be used ({exc.strerror or exc}){tail}") from None
+    return p

@@ -14,6 +14,9 @@ Decisions (the README's CSV section should say the same):
   intensity table; a code the table cannot map is written as given (alpha-2), so the column
   never silently loses the country. ``region`` is the ISO 3166-2 code (``US-CA``) when known.
 * A component without a sensor has empty power/energy/method cells: unknown is not zero.
+  A component whose sensors failed has empty power/energy/measured cells and a method
+  ending ``(failed)``; when only some of its devices failed, the figures are the working
+  devices' (a failed one adds nothing after it failed) and the method says ``(1 of 2 failed)``.
 * ``*_measured`` says whether the figure came from hardware (true) or a model (false).
 * Floats use ``%.7g``: seven significant digits at every magnitude (a 1e-9 kWh cell keeps
   them), without the float noise of ``repr``. Non-finite values are written empty.
@@ -213,8 +216,21 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     }
     for comp in _COMPONENTS:
         c = m.by_component.get(comp)
-        row[f"{comp}_power"] = c.power_w if c else None
-        row[f"{comp}_energy"] = c.energy_j / J_PER_KWH if c else None
-        row[f"{comp}_method"] = c.method if c else None
-        row[f"{comp}_measured"] = c.measured if c else None
+        if c is None:
+            row[f"{comp}_power"] = row[f"{comp}_energy"] = None
+            row[f"{comp}_method"] = row[f"{comp}_measured"] = None
+            continue
+        devs = [d for d in m.devices if d.component == comp]
+        failed = [d for d in devs if d.failed is not None]
+        if failed and len(failed) == len(devs):  # nothing known: empty, never a measured-looking 0
+            row[f"{comp}_power"] = row[f"{comp}_energy"] = row[f"{comp}_measured"] = None
+            row[f"{comp}_method"] = f"{c.method} (failed)"
+            continue
+        method = c.method
+        if failed:  # a failed device adds nothing after it failed: the sum is partial, say so
+            method = f"{method} ({len(failed)} of {len(devs)} failed)"
+        row[f"{comp}_power"] = c.power_w
+        row[f"{comp}_energy"] = c.energy_j / J_PER_KWH
+        row[f"{comp}_method"] = method
+        row[f"{comp}_measured"] = c.measured
     return {k: fmt(row[k]) for k in COLUMNS}
