@@ -3,6 +3,7 @@ import csv
 import threading
 
 import pytest
+from IPython.core.error import UsageError
 
 from shells import extension_of, session_of
 
@@ -247,23 +248,25 @@ def test_foreign_csv_is_never_overwritten(shell, notebook_dir, capsys):
     assert len(notes) == 1  # said once
 
 
-def test_unwritable_log_dir_falls_back_and_loses_nothing(shell, notebook_dir, capsys, monkeypatch):
-    data_home = notebook_dir / "xdg"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+def test_a_log_path_that_cannot_be_a_file_is_refused_and_loses_nothing(shell, notebook_dir, capsys,
+                                                                       monkeypatch):
     blocker = notebook_dir / "not-a-dir"
     blocker.write_text("a regular file where a directory should be")  # fails even for root
     monkeypatch.setenv("JUPYTER_CARBON_LOG", str(blocker / "nb.carbon.csv"))
     run(shell, "%load_ext jupyter_carbon")
     for i in range(3):
         run(shell, f"w = {i}")
-    fallback = data_home / "jupyter-carbon" / "nb.carbon.csv"
-    log = rows(fallback)
+    log = rows(notebook_dir / "analysis.carbon.csv")  # the default, beside the notebook
     assert len(log) >= 4  # the load cell and the three cells
     assert [r["status"] for r in log[-3:]] == ["ok"] * 3
     out = capsys.readouterr().out
-    assert sum(1 for ln in out.splitlines() if "jupyter-carbon" in ln and str(data_home) in ln) >= 1
-    assert len([ln for ln in out.splitlines() if "fall" in ln.lower() or "unwritable" in ln.lower()
-                or "cannot write" in ln.lower()]) <= 2
+    said = [ln for ln in out.splitlines() if "JUPYTER_CARBON_LOG" in ln]
+    assert len(said) == 1 and "Traceback" not in out
+    for bad in (".", "/", "..", "x" * 400 + ".csv"):
+        res = run(shell, f"%carbon config --log {bad}")
+        assert isinstance(res.error_in_exec, UsageError), bad
+    run(shell, "w = 4")
+    assert rows(notebook_dir / "analysis.carbon.csv")[-1]["status"] == "ok"
 
 
 def test_track_inside_the_notebook_shares_the_one_sampler(shell, notebook_dir):

@@ -81,14 +81,9 @@ def _label(v) -> str:
 
 
 def _region(v) -> str:
-    """A region the intensity table knows (``US-CA``), else a one-line error with suggestions."""
-    from .intensity import lookup_region
+    from .intensity.validate import validate_region
 
-    code = str(v).strip().upper()
-    if lookup_region(code) is None:
-        raise ConfigError(f"unknown region {str(v).strip()!r}; use an ISO 3166-2 code the table has, "
-                          f"e.g. US-CA or CA-QC (see docs/intensity.md)")
-    return code
+    return validate_region(v)
 
 
 def _log_path(v) -> str:
@@ -98,9 +93,9 @@ def _log_path(v) -> str:
 
 
 def _country(v):
-    from .intensity import lookup_country
+    from .intensity.validate import validate_country
 
-    return lookup_country(str(v)).country_iso  # validates; ConfigError with a suggestion
+    return validate_country(v)  # ConfigError naming the value, with a suggestion
 
 
 def _intensity(v):

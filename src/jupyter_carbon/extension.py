@@ -7,9 +7,7 @@ settings, baseline and totals for ``%carbon on`` (or ``%load_ext``); ``%unload_e
 """
 from __future__ import annotations
 
-import functools
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +102,7 @@ class CarbonExtension:
         settings = Settings(getattr(self.shell, "config", None))
         kernel_id = current_kernel_id()
         nb, _how = notebook_path(user_ns=getattr(self.shell, "user_ns", None), kernel_id=kernel_id)
-        session = CarbonSession(settings, functools.partial(runtime.build_meter), notebook=nb,
+        session = CarbonSession(settings, runtime.build_meter, notebook=nb,
                                 kernel_id=kernel_id)
         for problem in settings.problems:
             session.say_once(problem)
@@ -162,7 +160,3 @@ def shown_path(path: Path) -> str:
 
 def in_kernel(shell: Any) -> bool:
     return getattr(shell, "kernel", None) is not None
-
-
-def powercap_root() -> str | None:
-    return os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT")

@@ -28,7 +28,8 @@ from .units import fmt_power_w
 log = logging.getLogger(__name__)
 
 EXTENSION = "jupyter_carbon"
-SUBCOMMANDS = ("status", "report", "sidebar", "widget", "config", "baseline", "pause", "resume", "off", "on")
+SUBCOMMANDS = ("status", "report", "sidebar", "widget", "config", "baseline", "pause", "resume", "off", "on",
+               "debug")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,6 +83,8 @@ def parse_cell_options(line: str) -> tuple[CellOptions, bool]:
 
 @magics_class
 class CarbonMagics(Magics):
+    shell: Any
+
     def __init__(self, shell: Any):
         super().__init__(shell)
         self.ext = CarbonExtension(shell)
@@ -92,7 +95,7 @@ class CarbonMagics(Magics):
             raise UsageError("jupyter-carbon is off; run %load_ext jupyter_carbon (or %carbon on)")
         return s
 
-    @cell_magic("carbon")
+    @cell_magic("carbon")  # type: ignore[arg-type]  # IPython types the decorator as taking Never
     def carbon_cell(self, line: str, cell: str) -> Any:
         """%%carbon [--label TEXT] [--country CC] [--intensity G] [--pue X] [--quiet]
 
@@ -127,9 +130,9 @@ class CarbonMagics(Magics):
         finally:
             session.end_cell(status)
 
-    @line_magic("carbon")
+    @line_magic("carbon")  # type: ignore[arg-type]
     def carbon_line(self, line: str = "") -> Any:
-        """%carbon [status|report [--top N] [--all]|sidebar|widget|config [--NAME VALUE ...]|baseline [SECONDS]|pause|resume|off|on]"""
+        """%carbon [status|report [--top N] [--all]|sidebar|widget|config [--NAME VALUE ...]|baseline [SECONDS]|pause|resume|off|on|debug [on|off]]"""
         words = split(line)
         cmd = words[0] if words else "status"
         rest = words[1:]
@@ -176,6 +179,15 @@ class CarbonMagics(Magics):
             print("jupyter-carbon: already on")
             return
         self.shell.extension_manager.load_extension(EXTENSION)
+
+    def _cmd_debug(self, rest: list[str]) -> None:
+        from . import debuglog
+
+        if len(rest) > 1 or (rest and rest[0] not in ("on", "off")):
+            raise UsageError("%carbon debug: takes on or off")
+        if rest:
+            debuglog.enable(rest[0] == "on")
+        print(f"jupyter-carbon: debug log {'on (stderr)' if debuglog.enabled() else 'off'}")
 
     def _cmd_baseline(self, rest: list[str]) -> None:
         if len(rest) > 1:
@@ -253,10 +265,13 @@ def magics_of(shell: Any) -> CarbonMagics | None:
     """The shell's CarbonMagics (and so its extension object), if registered."""
     registry = getattr(getattr(shell, "magics_manager", None), "registry", {})
     m = registry.get(CarbonMagics.__name__)
-    return m if hasattr(m, "ext") else None  # type: ignore[return-value]
+    return m if hasattr(m, "ext") else None
 
 
 def load(shell: Any) -> None:
+    from . import debuglog
+
+    debuglog.from_env()
     m = magics_of(shell)
     if m is None:
         m = CarbonMagics(shell)

@@ -205,6 +205,11 @@ class CarbonSession:
         self.settings.reset(key)
         self._apply(key)
 
+    def notebook_renamed(self, path: Path) -> None:
+        """The notebook was renamed: outputs that follow it move with it."""
+        self.notebook = path
+        self._emit(SettingsChanged("notebook"))
+
     def _apply(self, key: str) -> None:
         if key == "interval" and self.meter is not None:
             self.meter.sampler.interval = self.settings[key]

@@ -111,11 +111,11 @@ def _macos_sysctl(key: str) -> str | None:
 
 def _windows_model() -> str | None:
     try:
-        import winreg  # type: ignore[import-not-found]
+        import winreg
 
-        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE,  # type: ignore[attr-defined]  # Windows only
                             r"HARDWARE\DESCRIPTION\System\CentralProcessor\0") as key:
-            value, _ = winreg.QueryValueEx(key, "ProcessorNameString")
+            value, _ = winreg.QueryValueEx(key, "ProcessorNameString")  # type: ignore[attr-defined]
     except Exception:  # ImportError off Windows, OSError for a missing key
         return None
     return str(value)

@@ -127,11 +127,11 @@ def windows_country(name: str) -> tuple[str, str | None] | None:
 
 def _windows_zone_name() -> str | None:
     try:
-        import winreg  # type: ignore[import-not-found]
+        import winreg
 
         path = r"SYSTEM\CurrentControlSet\Control\TimeZoneInformation"
-        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path) as key:
-            return str(winreg.QueryValueEx(key, "TimeZoneKeyName")[0]).strip("\x00 ") or None
+        with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path) as key:  # type: ignore[attr-defined]
+            return str(winreg.QueryValueEx(key, "TimeZoneKeyName")[0]).strip("\x00 ") or None  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - no registry, no access: just no answer
         import time
 

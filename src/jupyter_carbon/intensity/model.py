@@ -18,9 +18,6 @@ class Intensity:
     country_name: str | None = None
     region: str | None = None  # sub-national code, e.g. "US-CA", when known
 
-    def grams(self, kwh: float) -> float:
-        return kwh * self.g_per_kwh
-
 
 # Used until the intensity resolver has run, and when nothing else is known.
 # Ember/Our World in Data, latest year per country (2022-2023), via CodeCarbon 3.3.2:

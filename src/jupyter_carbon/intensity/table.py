@@ -4,6 +4,8 @@ Nothing here runs at import: the kernel pays for the table only when a figure is
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import csv
 import threading
 import unicodedata
@@ -136,7 +138,7 @@ def world_row(data_dir: Path | None = None) -> Country | None:
     return get_table(data_dir).world
 
 
-def _suggest(word: str, candidates: dict[str, object]) -> str | None:
+def _suggest(word: str, candidates: Mapping[str, object]) -> str | None:
     import difflib  # only on the error path
 
     match = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ __all__ = ["DEFAULT_WAIT", "try_lock", "unlock"]
 
 DEFAULT_WAIT = 0.005  # a writer holds the lock for tens of microseconds; 5 ms is plenty
 
-if os.name == "nt":  # pragma: no cover - exercised on Windows only
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
     import msvcrt
 
     _LOCK_AT = 2**31 - 2  # lock a byte far past the data so readers are never blocked

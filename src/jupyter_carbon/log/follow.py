@@ -74,10 +74,12 @@ class NotebookFollower:
 
     def _refresh(self) -> None:
         try:
-            lookup = self._lookup
-            if lookup is None:
-                from .paths import _api_lookup as lookup
-            found = lookup(self.kernel_id or "", self.env)
+            if self._lookup is not None:
+                found = self._lookup(self.kernel_id or "", self.env)
+            else:
+                from .paths import _api_lookup
+
+                found = _api_lookup(self.kernel_id or "", self.env)
         except Exception:
             log.debug("sessions API lookup failed", exc_info=True)
             return

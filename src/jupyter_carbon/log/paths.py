@@ -121,6 +121,7 @@ def _api_lookup(kernel_id: str, env) -> Path | None:
                     continue  # bound to a specific interface: not ours to call
                 host = "127.0.0.1"
             port = u.port or info.get("port")
+            conn: http.client.HTTPConnection
             if u.scheme == "https":
                 conn = http.client.HTTPSConnection(host, port, timeout=5,
                                                    context=ssl._create_unverified_context())

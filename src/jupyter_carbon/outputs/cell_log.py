@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from ..events import CellEnded, Event, MeterStarted, SettingsChanged
 from ..log.csvlog import CsvLog
@@ -12,6 +13,8 @@ from ..log.schema import CellInfo, HostInfo, make_row
 from ..session import CarbonSession
 
 log = logging.getLogger(__name__)
+
+RETRY_S = 5.0
 
 
 def configured_paths(session: CarbonSession) -> tuple[Path, Path, str | None]:
@@ -29,8 +32,14 @@ class CellLog:
         self.session = session
         self.log: CsvLog
         self._host: HostInfo | None = None
+        self._follower: Any = None
+        if session.kernel_id and not session.settings["log"]:
+            from ..log.follow import NotebookFollower
+
+            self._follower = NotebookFollower(session.kernel_id)
         self._open()
         session.subscribe(self.handle)
+        session.add_chore(self.retry, RETRY_S)  # a row kept pending (a lock held elsewhere)
 
     @property
     def path(self) -> Path:
@@ -56,10 +65,24 @@ class CellLog:
     def handle(self, event: Event) -> None:
         if isinstance(event, CellEnded):
             self.write(event)
+            self._follow_rename()
         elif isinstance(event, MeterStarted):
             self._host = None  # other sensors (a sensor setting changed)
-        elif isinstance(event, SettingsChanged) and event.name == "log":
+        elif isinstance(event, SettingsChanged) and event.name in ("log", "notebook"):
             self._open()
+
+    def _follow_rename(self) -> None:
+        """A renamed notebook: later rows go beside its new name (the old file is kept)."""
+        f = self._follower
+        if f is None or self.session.settings["log"]:
+            return
+        try:
+            new = f.renamed(self.session.notebook)
+        except Exception:
+            log.debug("rename check failed", exc_info=True)
+            return
+        if new is not None:
+            self.session.notebook_renamed(new)
 
     def write(self, event: CellEnded) -> None:
         s, rec = self.session, event.record
@@ -72,5 +95,14 @@ class CellLog:
             log.debug("writing the cell row failed", exc_info=True)
             s.say_once(f"could not write the carbon log row: {exc}")
 
+    def retry(self) -> None:
+        """Write rows left pending (the sampler's chore: never on the user's thread)."""
+        self.log.retry_pending()
+
     def close(self) -> None:
+        self.session.remove_chore(self.retry)
         self.session.unsubscribe(self.handle)
+        try:
+            self.log.close()
+        except Exception:
+            log.debug("closing the cell log failed", exc_info=True)

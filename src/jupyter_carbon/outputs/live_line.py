@@ -32,7 +32,8 @@ class LiveLine:
         self._failures = 0
         self._done = False
         self._ctx = capture_context()
-        self._publish(_Text(live_text(session.running_measurement())), update=False)
+        m = session.running_measurement()
+        self._publish(_Text(live_text(m) if m is not None else "running…"), update=False)
         session.subscribe(self.handle, samples=True)
 
     def _publish(self, obj: Any, *, update: bool) -> None:

@@ -60,7 +60,7 @@ class SamplesOutput:
             self.flush(event.meter)
         elif isinstance(event, MeterStarted):
             self._open(event.meter)
-        elif isinstance(event, SettingsChanged) and event.name in ("log", "samples"):
+        elif isinstance(event, SettingsChanged) and event.name in ("log", "samples", "notebook"):
             self.flush()
             if self.session.meter is not None:
                 self._open(self.session.meter)

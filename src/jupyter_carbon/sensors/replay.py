@@ -8,7 +8,6 @@ constant after the last one; ``energy(t0, t1)`` is the analytic integral to comp
 from __future__ import annotations
 
 import bisect
-import csv
 from collections.abc import Sequence
 
 from .base import CPU, Reading, Sensor
@@ -25,11 +24,6 @@ class PowerTrace:
         self._cum = [0.0]
         for i in range(1, len(pts)):
             self._cum.append(self._cum[-1] + 0.5 * (self.w[i] + self.w[i - 1]) * (self.t[i] - self.t[i - 1]))
-
-    @classmethod
-    def from_csv(cls, path) -> PowerTrace:
-        with open(path, newline="") as f:
-            return cls([(float(r["t"]), float(r["watts"])) for r in csv.DictReader(f)])
 
     def power(self, t: float) -> float:
         ts, ws = self.t, self.w

@@ -81,13 +81,13 @@ class CarbonWidget(anywidget.AnyWidget):
     _esm = _asset("widget.js") or _MISSING_ESM
     _css = _asset("widget.css") or ""
 
-    sensors = t.List().tag(sync=True)
+    sensors: t.List = t.List().tag(sync=True)
     power = t.Dict().tag(sync=True)
     spark = t.Dict().tag(sync=True)
     running = t.Dict().tag(sync=True)
     totals = t.Dict().tag(sync=True)
     intensity = t.Dict().tag(sync=True)
-    recent = t.List().tag(sync=True)
+    recent: t.List = t.List().tag(sync=True)
     status = t.Dict().tag(sync=True)
 
     def __init__(self, session, *, min_period: float = MIN_PERIOD_S, thread_mode: str | None = None,

@@ -7,7 +7,7 @@ significant digits so an unchanged figure compares equal and is not re-sent.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..units import J_PER_KWH
@@ -53,7 +53,7 @@ def power_state(meter, sample) -> dict[str, Any]:
     return {"total_w": r(sum(by.values()), 3), "by": {c: r(w, 3) for c, w in by.items()}}
 
 
-def spark_state(samples: Iterable, now_wall: float | None, interval: float,
+def spark_state(samples: Sequence, now_wall: float | None, interval: float,
                 span_s: float = SPARK_SPAN_S, points: int = SPARK_POINTS) -> dict[str, Any]:
     """Mean total watts per time bucket over the last ``span_s`` seconds.
 
