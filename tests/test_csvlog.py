@@ -14,7 +14,8 @@ import pytest
 from jupyter_carbon.engine.energy import DeviceEnergy
 from jupyter_carbon.measurement import Measurement
 from jupyter_carbon.intensity.model import Intensity
-from jupyter_carbon.log.csvlog import CsvLog, SamplesLog, read_log
+from jupyter_carbon.log.csvlog import CsvLog, read_log
+from jupyter_carbon.log.samples import SamplesLog
 from jupyter_carbon.log.schema import COLUMNS, CellInfo, HostInfo, make_row
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=timezone.utc)

@@ -30,7 +30,7 @@ from .schema import COLUMNS, fmt
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SAMPLE_COLUMNS", "CsvLog", "SamplesLog", "log_path_for", "read_log", "user_data_dir"]
+__all__ = ["CsvLog", "log_path_for", "read_log", "user_data_dir"]
 
 APP = "jupyter-carbon"
 _MUTEX_WAIT = 0.005  # another thread of this kernel writing the same log: seconds to wait for it
@@ -264,11 +264,3 @@ class CsvLog:
         if hook is not None:
             atexit.unregister(hook)
 
-
-def __getattr__(name: str):
-    """``SamplesLog`` lives in ``samples``; importing it from here still works."""
-    if name in ("SamplesLog", "SAMPLE_COLUMNS", "_slug"):
-        from . import samples
-
-        return getattr(samples, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ from typing import Any
 from ..engine.meter import Meter
 from ..engine.sample import Sample
 from ..events import CellEnded, CellStarted, Event, MeterStarted, MeterStopping, SettingsChanged
-from ..log.csvlog import SamplesLog, _slug
+from ..log.samples import SamplesLog, _slug
 from ..session import CarbonSession
 from .cell_log import configured_paths
 

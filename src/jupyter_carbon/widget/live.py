@@ -19,15 +19,9 @@ How updates flow
 
 ipykernel 7.0.x
 ---------------
-ipykernel 7.0.0/7.0.1 keep the current request's parent header in a ContextVar that
-is unset on other threads, so ``Comm.send`` from a thread raises ``LookupError``
-(ipykernel#1450, fixed in 7.1 by #1451). On 7.0.x the widget copies the main thread's
-context when it attaches and at every cell start, and sends from the sampler thread
-inside that copy (``Context.run``): the parent header is then the running cell's, and
-live updates keep flowing while the cell runs. If sending from the thread still fails
-three times, the widget falls back to updating at cell boundaries only (from the main
-thread) and records why in ``thread_error``. ``thread_mode`` says which path is used:
-``"thread"`` (ipykernel 6 and 7.1+), ``"context"`` (7.0.x) or ``"boundary"``.
+ipykernel 7.0.0/7.0.1 cannot send a comm message from a thread (ipykernel#1450, fixed in 7.1):
+there the widget copies the cell's context and sends inside it (``thread_mode`` "context"),
+and after three failures falls back to updating at cell boundaries ("boundary").
 """
 from __future__ import annotations
 
@@ -35,7 +29,6 @@ import contextvars
 import logging
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import anywidget
@@ -44,6 +37,7 @@ import traitlets as t
 from ..events import CellEnded, CellStarted, Event, MeterStarted, SampleTaken, SettingsChanged
 from ..kernel_compat import ipykernel_thread_mode
 from . import state as st
+from .assets import _MISSING_ESM, _asset
 from .fallback import html_summary, text_summary
 
 log = logging.getLogger(__name__)
@@ -51,26 +45,6 @@ log = logging.getLogger(__name__)
 MIN_PERIOD_S = 0.5  # at most ~2 state messages per second
 _JITTER_S = 0.02  # samples come on a fixed schedule: a period of 0.5 s is 0.5 s, not 0.5001 s
 _THREAD_FAILURES_BEFORE_FALLBACK = 3
-
-_HERE = Path(__file__).resolve().parent
-_MISSING_ESM = """
-export default { render({ el }) {
-  el.textContent = "jupyter-carbon: the widget's front-end was not built; run `npm install && npm run build` "
-    + "in the source checkout, or reinstall the package.";
-} };
-"""
-
-
-def _asset(name: str) -> Path | None:
-    """The bundled front-end file; in a source checkout without a build, the source."""
-    built = _HERE / "static" / name
-    if built.is_file():
-        return built
-    source = _HERE.parents[2] / "js" / name  # <repo>/src/jupyter_carbon/widget -> <repo>/js
-    if source.is_file():
-        return source
-    return None
-
 
 _CELL_KEYS = ("running", "totals", "recent", "intensity", "sensors", "status")
 
