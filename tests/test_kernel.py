@@ -140,3 +140,43 @@ def test_carbon_cell_live_line_updates_in_place_while_running(notebook_dir, monk
     assert len(updates) <= 2.5 / 0.5 + 3  # at most ~2 per second
     final = updates[-1]["content"]["data"]
     assert "live:" in final["text/plain"] and "kg CO2e" in final["text/plain"]
+
+
+def _run(kc, code, timeout=60):
+    out = []
+    reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(m))
+    text = "".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream")
+    return reply, text, out
+
+
+def test_live_line_never_lands_in_user_captures_and_reloads_free_widgets(notebook_dir, monkeypatch):
+    """Live updates go to the cell's own display, not into capture_output() inside it or in a
+    later cell; 10 reloads with the widget on leave one model and no old session alive."""
+    from jupyter_client.manager import start_new_kernel
+
+    monkeypatch.setenv("JUPYTER_CARBON_INTERVAL", "0.1")
+    monkeypatch.setenv("JUPYTER_CARBON_WIDGET", "1")
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebook_dir))
+    try:
+        _run(kc, "%load_ext jupyter_carbon")
+        _, text, msgs = _run(kc, "%%carbon --label live\nfrom IPython.utils.capture import capture_output\n"
+                                 "import time\nwith capture_output() as cap:\n    time.sleep(1.5)\n"
+                                 "print('captured', len(cap.outputs))")
+        assert "captured 0" in text
+        assert any(m["msg_type"] == "update_display_data" for m in msgs)  # it did update meanwhile
+        _, text, _ = _run(kc, "with capture_output() as cap2:\n    time.sleep(1.0)\nprint('later', len(cap2.outputs))")
+        assert "later 0" in text
+        _run(kc, "import gc, weakref\nfrom jupyter_carbon.magics import magics_of\n"
+                 "refs = [weakref.ref(magics_of(get_ipython()).ext.session)]")
+        for _ in range(10):
+            _run(kc, "%reload_ext jupyter_carbon")
+            _run(kc, "refs.append(weakref.ref(magics_of(get_ipython()).ext.session))")
+        time.sleep(0.5)  # the last widget is built on a helper thread
+        _, text, _ = _run(kc, "gc.collect()\nfrom ipywidgets.widgets.widget import _instances\n"
+                              "alive = sum(r() is not None for r in refs)\n"
+                              "models = sum(type(w).__name__ == 'CarbonWidget' for w in list(_instances.values()))\n"
+                              "print('alive', alive, 'models', models)")
+        assert "alive 1 models 1" in text, text
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -1,19 +1,17 @@
 """``%%carbon``'s live line: one output line updated in place while the cell runs (at most
 twice a second, from the sampler thread), replaced by the summary when the cell ends.
 
-Updates go through the display publisher that was live when the cell started, so user code
-that captures output (``%%capture``, ``capture_output()``) never receives them.
+Updates go through a ``PinnedDisplay``, so user code that captures output never receives them.
 """
 from __future__ import annotations
 
 import html
 import logging
 import time
-import uuid
 from typing import Any
 
 from ..events import Event, SampleTaken
-from ..kernel_compat import capture_context
+from ..pinned import PinnedDisplay
 from ..session import CarbonSession
 from ..summary import live_text
 
@@ -26,25 +24,12 @@ class LiveLine:
 
     def __init__(self, session: CarbonSession, shell: Any):
         self.session = session
-        self._pub = shell.display_pub
-        self._id = uuid.uuid4().hex
         self._last = 0.0
         self._failures = 0
         self._done = False
-        self._ctx = capture_context()
         m = session.running_measurement()
-        self._publish(_Text(live_text(m) if m is not None else "running…"), update=False)
+        self._out = PinnedDisplay(shell, _Text(live_text(m) if m is not None else "running…"))
         session.subscribe(self.handle, samples=True)
-
-    def _publish(self, obj: Any, *, update: bool) -> None:
-        from IPython.core.formatters import format_display_data
-
-        data, md = format_display_data(obj)
-        kwargs = {"transient": {"display_id": self._id}, "update": update}
-        if self._ctx is not None:
-            self._ctx.run(self._pub.publish, data, md, **kwargs)
-        else:
-            self._pub.publish(data, md, **kwargs)
 
     def handle(self, event: Event) -> None:
         if not isinstance(event, SampleTaken) or self._done:
@@ -57,7 +42,7 @@ class LiveLine:
         if m is None:
             return
         try:
-            self._publish(_Text(live_text(m)), update=True)
+            self._out.update(_Text(live_text(m)))
             self._failures = 0
         except Exception:
             log.debug("live line update failed", exc_info=True)
@@ -69,7 +54,7 @@ class LiveLine:
         self._done = True
         self.session.unsubscribe(self.handle)
         try:
-            self._publish(summary, update=True)
+            self._out.update(summary)
         except Exception:
             log.debug("live line could not show the summary", exc_info=True)
 

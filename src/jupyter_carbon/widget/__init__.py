@@ -41,12 +41,14 @@ class WidgetOutput:
 
     def show_inline(self) -> None:
         """Display the live widget in the current output (again, if it is shown elsewhere)."""
-        from IPython.display import display
+        from IPython import get_ipython
+
+        from ..pinned import PinnedDisplay
 
         w = self.get()
-        handle = display(w, display_id=True)
-        if handle is not None:
-            w._handles.append(handle)
+        shell = get_ipython()
+        if shell is not None:
+            w._handles.append(PinnedDisplay(shell, w))
 
     def show_inline_soon(self) -> None:
         """Display the live widget without making the kernel wait for it.
@@ -55,13 +57,15 @@ class WidgetOutput:
         together, so ``%load_ext`` shows a one-line placeholder and a helper thread builds the
         widget and swaps it in (in the cell's context on ipykernel 7.0.x, see kernel_compat).
         """
-        from IPython.display import display
+        from IPython import get_ipython
 
         from ..kernel_compat import capture_context
+        from ..pinned import PinnedDisplay
 
-        handle = display(_Placeholder(), display_id=True)
-        if handle is None:
+        shell = get_ipython()
+        if shell is None:
             return
+        handle = PinnedDisplay(shell, _Placeholder())  # the thread's swap never lands in a capture
         ctx = capture_context()
 
         def build() -> None:

@@ -1,10 +1,14 @@
-"""The widget's bundled front-end files (built by esbuild from js/ into static/)."""
+"""The widget's bundled front-end (built by esbuild from js/ into static/), as text.
+
+Text, not a path: anywidget turns a path attribute into a class-level file watcher and
+connects every instance to it, so no closed widget (nor its session) could ever be freed.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-_MISSING_ESM = """
+MISSING_ESM = """
 export default { render({ el }) {
   el.textContent = "jupyter-carbon: the widget's front-end was not built; run `npm install && npm run build` "
     + "in the source checkout, or reinstall the package.";
@@ -12,12 +16,9 @@ export default { render({ el }) {
 """
 
 
-def _asset(name: str) -> Path | None:
+def asset_text(name: str, default: str) -> str:
     """The bundled front-end file; in a source checkout without a build, the source."""
-    built = _HERE / "static" / name
-    if built.is_file():
-        return built
-    source = _HERE.parents[2] / "js" / name  # <repo>/src/jupyter_carbon/widget -> <repo>/js
-    if source.is_file():
-        return source
-    return None
+    for path in (_HERE / "static" / name, _HERE.parents[2] / "js" / name):  # <repo>/js
+        if path.is_file():
+            return path.read_text(encoding="utf-8")
+    return default

@@ -37,7 +37,7 @@ import traitlets as t
 from ..events import CellEnded, CellStarted, Event, MeterStarted, SampleTaken, SettingsChanged
 from ..kernel_compat import ipykernel_thread_mode
 from . import state as st
-from .assets import _MISSING_ESM, _asset
+from .assets import MISSING_ESM, asset_text
 from .fallback import html_summary, text_summary
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,8 @@ _CELL_KEYS = ("running", "totals", "recent", "intensity", "sensors", "status")
 class CarbonWidget(anywidget.AnyWidget):
     """The live jupyter-carbon status widget (one per kernel; see ``jupyter_carbon.widget``)."""
 
-    _esm = _asset("widget.js") or _MISSING_ESM
-    _css = _asset("widget.css") or ""
+    _esm = asset_text("widget.js", MISSING_ESM)
+    _css = asset_text("widget.css", "")
 
     sensors: t.List = t.List().tag(sync=True)
     power = t.Dict().tag(sync=True)
