@@ -144,13 +144,13 @@ def test_real_tdp_model_sees_busy_cpu_more_than_sleep():
     time.sleep(0.3)
     idle = w.end()
     w = m.begin()
-    end = time.perf_counter() + 0.3
-    while time.perf_counter() < end:
+    end = time.process_time() + 0.3  # 0.3 s of this process's CPU, however busy the machine is
+    while time.process_time() < end:
         pass
     busy = w.end()
     assert busy.energy_j > idle.energy_j
     ncpu = m.sensors[0].ncpu
-    assert busy.energy_j > 0.3 * 100.0 / ncpu * 0.5  # at least half a core busy
+    assert busy.energy_j > 0.3 * 100.0 / ncpu * 0.8
     assert idle.energy_j < 0.3 * 100.0 / ncpu * 0.2
     assert cpu_tdp_sensor(100.0, "cpu").read(0)[0] > 0  # the machine-wide counter reads too
 
