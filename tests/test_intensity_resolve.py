@@ -95,8 +95,9 @@ def test_describe():
     assert describe(fr) == f"{fr.g_per_kwh:.0f} gCO2e/kWh (FR, {fr.source})"
     assert describe(fr, via="time zone Europe/Paris") == \
         f"{fr.g_per_kwh:.0f} gCO2e/kWh (FR from time zone Europe/Paris, {fr.source})"
-    assert describe(WORLD_AVERAGE) == \
-        "479 gCO2e/kWh (world average: country unknown \u2014 set JUPYTER_CARBON_COUNTRY)"
+    assert describe(WORLD_AVERAGE) == (
+        "479 gCO2e/kWh (world average: country unknown \u2014 %carbon config --country XX, "
+        "or JUPYTER_CARBON_COUNTRY for every kernel)")
     assert describe(Intensity(300, "explicit")) == "300 gCO2e/kWh (explicit)"
     assert describe(LIVE) == "123 gCO2e/kWh (FR, live:electricitymaps)"
     assert describe(resolve(country="US", region="US-CA", env={}, tz=NO_TZ)).startswith(

@@ -166,13 +166,15 @@ class Settings:
 
     def __init__(self, profile_config=None, env: Mapping[str, str] | None = None):
         env = os.environ if env is None else env
-        self.problems: list[str] = []
+        self._bad: list[tuple[str, str, Any, ConfigError]] = []  # (key, where, raw value, why)
         self._layers: dict[str, dict[str, Any]] = {
             "default": {k: o.default for k, o in OPTIONS.items()},
             "profile": self._from_profile(profile_config),
             "env": self._from_env(env),
             "config": {},
         }
+        #: One line per ignored bad value: the setting, the value, why, and what is used instead.
+        self.problems = [self._problem(*bad) for bad in self._bad]
 
     def _from_profile(self, cfg) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -196,7 +198,13 @@ class Settings:
         try:
             out[key] = OPTIONS[key].parse(raw)
         except ConfigError as exc:
-            self.problems.append(f"ignoring {where}: {exc}")
+            self._bad.append((key, where, raw, exc))
+
+    def _problem(self, key: str, where: str, raw: Any, exc: ConfigError) -> str:
+        value, source = self[key], self.source(key)
+        used = "automatic" if value is None else repr(value)
+        shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
+        return f"ignoring {where}={shown}: {exc}; using {used} ({source}) instead"
 
     def __getitem__(self, key: str) -> Any:
         for layer in reversed(LAYERS):

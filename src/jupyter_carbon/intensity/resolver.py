@@ -121,7 +121,7 @@ def describe(intensity: Intensity, *, via: str | None = None) -> str:
         elif via:  # the world average was asked for
             return f"{g} (world average)"
         else:
-            why = f"country unknown \u2014 set {ENV_COUNTRY}"
+            why = f"country unknown \u2014 %carbon config --country XX, or {ENV_COUNTRY} for every kernel"
         return f"{g} (world average: {why})"
     where = ", ".join(p for p in (intensity.region or intensity.country_iso,) if p)
     # Say how the country was found only when it was guessed or inherited, not when set.
