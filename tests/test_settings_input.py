@@ -67,3 +67,28 @@ def test_fuzzed_config_values_are_usage_errors_or_valid(shell, notebook_dir, nam
             assert s.settings.table() == before, (name, raw)  # nothing applied
         shell.run_cell(f"%carbon config --reset {name}", store_history=True)
     assert shell.run_cell("ok = 1", store_history=True).error_in_exec is None
+
+
+def test_a_failed_sensor_is_said_once_at_the_next_cell_end_and_its_energy_left_empty(
+        shell, notebook_dir, capsys, monkeypatch, tmp_path):
+    from fakes import make_powercap
+
+    root = make_powercap(tmp_path / "powercap", {"intel-rapl:0": {"name": "package-0", "energy_uj": 1000},
+                                                  "intel-rapl:1": {"name": "dram", "energy_uj": 10}})
+    monkeypatch.setenv("JUPYTER_CARBON_POWERCAP_ROOT", str(root))
+    shell.run_cell("%load_ext jupyter_carbon", store_history=True)
+    shell.run_cell("a = 1", store_history=True)
+    capsys.readouterr()
+    with open(root / "intel-rapl:1" / "energy_uj", "r+") as f:  # the DRAM counter breaks
+        f.write("garbage\n")
+        f.truncate()
+    for i in range(3):
+        shell.run_cell(f"b = {i}", store_history=True)
+    out = capsys.readouterr().out
+    said = [ln for ln in out.splitlines() if "failed" in ln and "ram" in ln]
+    assert len(said) == 1, out
+    log = rows(notebook_dir / "analysis.carbon.csv")
+    assert log[1]["ram_energy"] != ""  # before it failed: measured
+    for r in log[-2:]:  # after: empty, never a measured-looking 0, and the method says so
+        assert r["ram_energy"] == "" and "failed" in r["ram_method"]
+        assert r["cpu_energy"] != ""
