@@ -284,3 +284,126 @@ def test_import_does_not_touch_network_or_threads():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
+# -- the token in every form, and a stop that never waits ------------------------------------
+
+def _forms(secret: str) -> list[str]:
+    import base64
+    import urllib.parse
+
+    return [secret, repr(secret), repr(secret.encode()), urllib.parse.quote(secret, safe=""),
+            base64.b64encode(secret.encode()).decode()]
+
+
+def test_a_token_read_with_a_trailing_newline_is_stripped_and_never_shown(api, lives, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    live = LiveIntensity("electricitymaps", zone="FR", token=TOKEN + "\n", base_url=api.url,
+                         timeout_s=0.3, refresh_s=0.05, retry_s=0.05)
+    lives.append(live)
+    assert live.start().wait(3) is not None, live.last_error  # the header went out, stripped
+    sent = {k.lower(): v for k, v in api.requests[-1][1].items()}["auth-token"]
+    assert sent == TOKEN
+    api.mode = "401"  # the server echoes the token back
+    assert _poll(lambda: live.last_error is not None)
+    out = capsys.readouterr()
+    texts = [live.last_error, repr(live), str(vars(live)), out.out, out.err, caplog.text]
+    for text in texts:
+        for form in _forms(TOKEN) + _forms(TOKEN + "\n"):
+            assert form not in text, (form, text)
+
+
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it():
+    for bad in ("tok en", "tok\nen", "tok\x00en", "t\u00f6ken", "   "):
+        with pytest.raises(ConfigError) as info:
+            LiveIntensity("electricitymaps", zone="FR", token=bad, base_url="https://127.0.0.1:1")
+        message = str(info.value)
+        assert "\n" not in message and ENV_TOKEN in message
+        assert bad.strip() not in message or not bad.strip()
+        assert repr(bad)[1:-1] not in message
+
+
+class _EchoForms(BaseHTTPRequestHandler):
+    """A hostile server that echoes the auth header back in repr, bytes and base64 forms."""
+
+    def do_GET(self):  # noqa: N802
+        import base64
+
+        tok = self.headers.get("auth-token", "")
+        reason = f"denied {tok!r} {tok.encode()!r} {base64.b64encode(tok.encode()).decode()}"
+        self.send_response(403, reason)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_every_form_of_the_token_is_redacted_from_errors(lives):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoForms)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    try:
+        live = LiveIntensity("electricitymaps", zone="FR", token=TOKEN, timeout_s=1,
+                             base_url=f"http://127.0.0.1:{server.server_address[1]}")
+        lives.append(live)
+        live.start()
+        assert _poll(lambda: live.last_error is not None)
+        assert "HTTP 403" in live.last_error and "***" in live.last_error
+        for form in _forms(TOKEN):
+            assert form not in live.last_error and form not in repr(live)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_base_url_can_come_from_the_environment(api, lives):
+    env = {"JUPYTER_CARBON_GB_GRID_URL": api.url}
+    live = LiveIntensity("gb-grid", env=env, refresh_s=60)
+    lives.append(live)
+    assert live.start().wait(3).g_per_kwh == 150
+
+
+def test_stop_returns_at_once_while_a_fetch_hangs_and_drops_its_answer(api, lives):
+    api.mode = "slow"  # the server holds the request until released (like a DNS lookup that hangs)
+    live = _em(api, lives, timeout_s=30, refresh_s=60)
+    live.start()
+    assert _poll(lambda: len(api.requests) == 1)
+    thread = live._thread
+    joins = []
+    real_join = thread.join
+    thread.join = lambda timeout=None: (joins.append(timeout), real_join(timeout))[1]
+    assert live.stop() is False  # it has not ended, and stop did not wait for it
+    assert joins == [] and thread.is_alive() and not live.running
+    live.start()  # a config change: a new thread even though the old one is stuck
+    assert live._thread is not thread and live.running
+    live.stop()
+    api.mode = "good"
+    api.release.set()  # the old fetches now complete...
+    assert _poll(lambda: not thread.is_alive(), timeout=10)
+    assert live.current() is None  # ...and their answers are dropped
+
+
+def test_carbon_status_in_a_real_shell_never_shows_the_token(api, shell, notebook_dir, capsys,
+                                                             monkeypatch):
+    api.mode = "401"  # rejected, and the server echoes the token
+    monkeypatch.setenv("JUPYTER_CARBON_LIVE", "electricitymaps")
+    monkeypatch.setenv(ENV_TOKEN, TOKEN + "\n")  # as read from a file
+    monkeypatch.setenv("JUPYTER_CARBON_ELECTRICITYMAPS_URL", api.url)
+    shell.run_cell("%load_ext jupyter_carbon", store_history=True)
+    shell.run_cell("x = 1", store_history=True)
+    seen = []
+
+    def status_says_why():
+        shell.run_cell("%carbon", store_history=True)
+        out = capsys.readouterr()
+        seen.extend([out.out, out.err])
+        return "live provider:" in out.out
+
+    assert _poll(status_says_why, timeout=10), seen[-2:]
+    shell.run_cell("%carbon config", store_history=True)
+    out = capsys.readouterr()
+    seen += [out.out, out.err, (notebook_dir / "analysis.carbon.csv").read_text()]
+    for text in seen:
+        for form in _forms(TOKEN):
+            assert form not in text, form
