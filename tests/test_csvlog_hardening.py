@@ -398,3 +398,26 @@ def test_read_log_on_a_log_written_before_these_changes(tmp_path):
     assert df["execution_count"].tolist() == [5] and df["label"][0] == "old, label"
     CsvLog(path, announce=None).append(row(6))  # same header bytes: appended, not suffixed
     assert counts(path) == [5, 6]
+
+
+def test_the_fast_and_the_exact_reader_agree(tmp_path, monkeypatch):
+    from jupyter_carbon.log import reader
+
+    path = tmp_path / "a.carbon.csv"
+    log = CsvLog(path, announce=None)
+    for i, text in enumerate(TEXTS):
+        log.append(row(i, label=text, cell_id="c,1", project_name=text))
+    fast = read_log(path)
+    monkeypatch.setattr(reader, "_fast_frame", lambda data: None)
+    exact = read_log(path)
+    assert fast.equals(exact) and fast["label"].fillna("").tolist() == TEXTS
+
+
+def test_a_bare_carriage_return_from_an_older_writer_is_skipped_not_returned(tmp_path):
+    path = tmp_path / "old.carbon.csv"
+    lines = [",".join(COLUMNS)] + [",".join(row(n, label=lab)[c] for c in COLUMNS)
+                                   for n, lab in ((1, "ok"), (2, "a\rb"), (3, "fine"))]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="")
+    with pytest.warns(UserWarning, match="2 incomplete"):
+        df = read_log(path)
+    assert df["execution_count"].tolist() == [1, 3]

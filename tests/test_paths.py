@@ -192,3 +192,52 @@ def test_never_raises(tmp_path):
 
 def test_kernel_id_outside_a_kernel_is_none():
     assert paths.current_kernel_id() is None
+
+
+# -- the log setting ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, says", [
+    (".", "names a directory"), ("/", "names a directory"), ("..", "names a directory"),
+    ("sub/", "names a directory"), ("", "empty"), ("   ", "empty"),
+    ("existing", "is an existing directory"),
+    ("x" * 400 + ".csv", "its file name is 404 bytes"),
+    ("y" * 250 + ".csv", "its samples log's name is 262 bytes"),
+    ("missing/a.csv", "does not exist"),
+    ("afile/a.csv", "is not a directory"),
+    ("a\x00b.csv", "NUL"),
+])
+def test_validate_log_path_rejects_what_cannot_be_a_file(tmp_path, value, says):
+    from jupyter_carbon.errors import ConfigError
+
+    (tmp_path / "existing").mkdir()
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(ConfigError) as info:
+        paths.validate_log_path(value, instead="the default beside the notebook", cwd=tmp_path)
+    text = str(info.value)
+    assert says in text and "\n" not in text and len(text) < 300, text
+    assert text.endswith("; using the default beside the notebook instead")
+    assert value.strip()[:20] in text or not value.strip() or "\x00" in value
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "existing"]  # nothing made
+
+
+def test_validate_log_path_special_files(tmp_path):
+    from jupyter_carbon.errors import ConfigError
+
+    if hasattr(os, "mkfifo"):
+        os.mkfifo(tmp_path / "fifo.csv")
+        with pytest.raises(ConfigError, match="not a regular file"):
+            paths.validate_log_path(tmp_path / "fifo.csv")
+    if os.path.exists("/dev/null"):
+        with pytest.raises(ConfigError, match="not a regular file"):
+            paths.validate_log_path("/dev/null")
+
+
+def test_validate_log_path_accepts_files(tmp_path, monkeypatch):
+    assert paths.validate_log_path("run.csv", cwd=tmp_path) == tmp_path / "run.csv"
+    (tmp_path / "old.csv").write_text("a,b\n")
+    assert paths.validate_log_path(str(tmp_path / "old.csv")) == tmp_path / "old.csv"
+    assert paths.validate_log_path("sub/../x.csv", cwd=tmp_path) == tmp_path / "x.csv"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert paths.validate_log_path("~/h.csv") == tmp_path / "h.csv"
+    assert paths.samples_path_for(tmp_path / "a.carbon.csv") == tmp_path / "a.carbon-samples.csv"
+    assert paths.samples_path_for(tmp_path / "log") == tmp_path / "log-samples.csv"
