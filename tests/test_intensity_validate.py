@@ -91,3 +91,15 @@ def test_an_explicit_bad_region_still_raises():
         resolve(country="US", region="US-XX", env={}, tz=NO_TZ)
     with pytest.raises(ConfigError, match="not a country code"):
         resolve(region="XX-YY", env={}, tz=NO_TZ)
+
+
+@pytest.mark.parametrize("call", [
+    lambda v: validate_country(v), lambda v: validate_region(v),
+    lambda v: __import__("jupyter_carbon.intensity", fromlist=["x"]).validate_intensity(v),
+    lambda v: __import__("jupyter_carbon.intensity", fromlist=["x"]).validate_pue(v),
+])
+@pytest.mark.parametrize("value", ["9" * 100_000 + "x", "US-" + "X" * 100_000, "\u00e9\n" * 5000])
+def test_a_huge_pasted_value_gives_a_short_one_line_error(call, value):
+    with pytest.raises(ConfigError) as info:
+        call(value)
+    one_line(info)

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
+from .validate import shown
 from .providers import (  # noqa: F401 - re-exported: the names tests and callers know
     ELECTRICITYMAPS_URL, ENV_TOKEN, ENV_URL, GB_GRID_URL, PROVIDERS, ElectricityMaps, GBGrid,
     LiveError, _default_zone,
@@ -38,7 +39,7 @@ class LiveIntensity:
                  refresh_s: float = 900.0, retry_s: float = 60.0) -> None:
         for label, value in (("timeout_s", timeout_s), ("refresh_s", refresh_s), ("retry_s", retry_s)):
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-                raise ConfigError(f"live intensity {label} must be a number > 0, got {value!r}")
+                raise ConfigError(f"live intensity {label} must be a number > 0, got {shown(value)}")
         env = os.environ if env is None else env
         if provider in ENV_URL:
             base_url = base_url or (env.get(ENV_URL[provider]) or "").strip() or None
@@ -49,7 +50,7 @@ class LiveIntensity:
         elif provider == "gb-grid":
             self._provider = GBGrid(base_url or GB_GRID_URL, region_id=region_id, postcode=postcode)
         else:
-            raise ConfigError(f"unknown live provider {str(provider)[:40]!r}; accepted: {', '.join(PROVIDERS)}")
+            raise ConfigError(f"unknown live provider {shown(provider)}; accepted: {', '.join(PROVIDERS)}")
         self.provider = provider
         self.timeout_s, self.refresh_s, self.retry_s = float(timeout_s), float(refresh_s), float(retry_s)
         self._value: Intensity | None = None

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
+from .validate import shown
 
 # Lifecycle emission factors, gCO2e per kWh generated. The commonly used set shipped by
 # CodeCarbon (MIT) in ``data/private_infra/carbon_intensity_per_source.json``:
@@ -54,22 +55,22 @@ def canonical_source(name: object) -> str:
         return _LOOKUP[squashed]
     accepted = ", ".join(sorted(LIFECYCLE_G_PER_KWH))
     raise ConfigError(
-        f"unknown generation source {name!r} in mix; accepted: {accepted} "
+        f"unknown generation source {shown(name)} in mix; accepted: {accepted} "
         "(aliases: gas, oil, hydroelectricity, pv, biofuel)"
     )
 
 
 def _share(name: str, value: object) -> float:
     if isinstance(value, bool):
-        raise ConfigError(f"mix share for {name!r} must be a number, got {value!r}")
+        raise ConfigError(f"mix share for {shown(name)} must be a number, got {shown(value)}")
     if not isinstance(value, (int, float)):
         try:
             value = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
-            raise ConfigError(f"mix share for {name!r} must be a number, got {value!r}") from None
+            raise ConfigError(f"mix share for {shown(name)} must be a number, got {shown(value)}") from None
     value = float(value)
     if not math.isfinite(value) or value < 0:
-        raise ConfigError(f"mix share for {name!r} must be a finite number >= 0, got {value!r}")
+        raise ConfigError(f"mix share for {shown(name)} must be a finite number >= 0, got {shown(value)}")
     return value
 
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
+from .validate import shown
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +98,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 def _base_url(url: str, *, has_token: bool) -> str:
     parts = urllib.parse.urlsplit(str(url))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"live provider base URL must be http(s)://host[:port], got {url!r}")
+        raise ConfigError(f"live provider base URL must be http(s)://host[:port], got {shown(url)}")
     if has_token and parts.scheme == "http" and parts.hostname not in _LOOPBACK:
         raise ConfigError("refusing to send the Electricity Maps token over plain http; use https")
     return str(url).rstrip("/")
@@ -130,7 +131,7 @@ def _get_json(url: str, headers: dict[str, str], timeout: float) -> object:
 
 def _grams(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 2000:
-        raise LiveError(f"implausible intensity in response: {value!r}")
+        raise LiveError(f"implausible intensity in response: {shown(value)}")
     return float(value)
 
 
@@ -163,7 +164,7 @@ class ElectricityMaps:
     def __init__(self, zone: str, token: str, base_url: str = ELECTRICITYMAPS_URL) -> None:
         zone = str(zone or "").strip()
         if not zone or not all(ch.isalnum() or ch == "-" for ch in zone):
-            raise ConfigError(f"Electricity Maps zone must look like FR or US-CAL-CISO, got {zone!r}")
+            raise ConfigError(f"Electricity Maps zone must look like FR or US-CAL-CISO, got {shown(zone)}")
         if not token:
             raise ConfigError(f"Electricity Maps needs a token: set {ENV_TOKEN}")
         self.zone = zone.upper()
@@ -199,11 +200,11 @@ class GBGrid:
             raise ConfigError("GB grid: give region_id or postcode, not both")
         if region_id is not None and (isinstance(region_id, bool) or not isinstance(region_id, int)
                                       or not 1 <= region_id <= 17):
-            raise ConfigError(f"GB grid region_id must be an integer 1-17, got {region_id!r}")
+            raise ConfigError(f"GB grid region_id must be an integer 1-17, got {shown(region_id)}")
         if postcode is not None:
             postcode = str(postcode).strip().upper()
             if not postcode.isalnum() or not 2 <= len(postcode) <= 4:
-                raise ConfigError(f"GB grid postcode must be an outward code like RG10, got {postcode!r}")
+                raise ConfigError(f"GB grid postcode must be an outward code like RG10, got {shown(postcode)}")
         self.region_id, self.postcode = region_id, postcode
 
     def redact(self, text: str) -> str:

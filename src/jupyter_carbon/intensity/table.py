@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import csv
+import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -14,10 +15,12 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .model import Intensity
+from .validate import shown
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 COUNTRY_FILE = "intensity.csv"
 REGION_FILE = "intensity_regions.csv"
+_ZONE = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,12}){1,3}")
 ACCEPTED = "use an ISO 3166 alpha-2 code (FR), alpha-3 code (FRA) or English name (France)"
 
 
@@ -161,11 +164,6 @@ def _user_assigned(code: str) -> bool:
         code in ("AA", "ZZ") or code[0] == "X" or (code[0] == "Q" and code[1] >= "M"))
 
 
-def _shown(raw: str) -> str:
-    text = repr(raw)
-    return text if len(text) <= 40 else text[:35] + "...'"
-
-
 def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     """ISO alpha-2, alpha-3 or English name (any case) -> Country; ConfigError otherwise."""
     if not isinstance(text, str) or not text.strip():
@@ -175,10 +173,10 @@ def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     code = raw.upper()
     what = _NOT_COUNTRIES.get(" ".join(code.split()))
     if what:
-        raise ConfigError(f"{_shown(raw)} is {what}, not a country; give one country as an ISO "
+        raise ConfigError(f"{shown(raw)} is {what}, not a country; give one country as an ISO "
                           "code or English name, such as DE, FRA or France")
     if _user_assigned(code) and code not in table.by_iso2:
-        raise ConfigError(f"{_shown(raw)} is not a country: ISO 3166 leaves AA, QM-QZ, XA-XZ and "
+        raise ConfigError(f"{shown(raw)} is not a country: ISO 3166 leaves AA, QM-QZ, XA-XZ and "
                           f"ZZ unassigned; {ACCEPTED}")
     if len(code) == 2 and code in table.by_iso2:
         return table.by_iso2[code]
@@ -192,7 +190,7 @@ def lookup_country(text: str, data_dir: Path | None = None) -> Country:
     if near is not None:
         c = table.by_name[near]
         hint = f" (did you mean {c.name!r}, {c.iso2}?)"
-    raise ConfigError(f"unknown country {_shown(raw)}{hint}; {ACCEPTED}")
+    raise ConfigError(f"unknown country {shown(raw)}{hint}; {ACCEPTED}")
 
 
 def lookup_region(text: str, country_iso2: str | None = None,
@@ -210,10 +208,10 @@ def lookup_region(text: str, country_iso2: str | None = None,
     country = country_iso2.upper() if country_iso2 else None
     prefix = code.split("-", 1)[0] if "-" in code else None
     if country and prefix and len(prefix) == 2 and prefix.isalpha() and prefix != country:
-        raise ConfigError(f"region {_shown(raw)} is not in country {country}")
+        raise ConfigError(f"region {shown(raw)} is not in country {country}")
     if prefix is not None and not (len(prefix) == 2 and prefix.isalpha() and prefix.isascii()
                                    and prefix in table.by_iso2):
-        raise ConfigError(f"unknown region {_shown(raw)}: {prefix!r} is not a country code; "
+        raise ConfigError(f"unknown region {shown(raw)}: {shown(prefix)} is not a country code; "
                           "write regions like US-CA or CA-QC")
     candidates = {r.code: r for r in table.regions.values()
                   if country is None or r.iso2 == country}
@@ -230,10 +228,15 @@ def lookup_region(text: str, country_iso2: str | None = None,
         if hit is not None:
             return hit
     owner = country or prefix
-    if owner and not any(r.iso2 == owner for r in table.regions.values()):
-        return None  # e.g. FR-IDF: valid elsewhere, but we only have the country figure
-    if code.count("-") > 1 or (prefix and len(code.split("-", 1)[1]) > 3):
-        return None  # not ISO 3166-2 shaped: a grid zone like US-CAL-CISO, meant for live data
+    no_rows = bool(owner) and not any(r.iso2 == owner for r in table.regions.values())
+    zone_like = code.count("-") > 1 or bool(prefix and len(code.split("-", 1)[1]) > 3)
+    if no_rows or zone_like:
+        # FR-IDF: a real code, but the table has only the country's figure; US-CAL-CISO: a
+        # grid zone, meant for live data. Either way it must at least look like a code.
+        if not _ZONE.fullmatch(code if prefix else f"{owner}-{code}"):
+            raise ConfigError(f"region {shown(raw)} is neither a code like US-CA or FR-IDF nor a "
+                              "grid zone like US-CAL-CISO")
+        return None
     names = {normalise_name(r.name): r for r in candidates.values()}
     near = _suggest(normalise_name(raw), names) or _suggest(code, candidates)
     hint = ""
@@ -241,5 +244,5 @@ def lookup_region(text: str, country_iso2: str | None = None,
         r = names.get(near) or candidates[near]
         hint = f" (did you mean {r.code}, {r.name}?)"
     have = ", ".join(sorted({r.iso2 for r in table.regions.values()}))
-    raise ConfigError(f"unknown region {_shown(raw)}{hint}; regions are known for {have}, "
+    raise ConfigError(f"unknown region {shown(raw)}{hint}; regions are known for {have}, "
                       "written like US-CA or CA-QC")

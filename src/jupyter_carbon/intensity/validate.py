@@ -13,15 +13,21 @@ MAX_G_PER_KWH = 2000.0
 MAX_PUE = 10.0
 
 
+def shown(value: object, limit: int = 40) -> str:
+    """``repr(value)`` cut to ``limit`` characters: a pasted megabyte stays a one-line error."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
 def _number(value: object, what: str) -> float:
     if isinstance(value, bool):
-        raise ConfigError(f"{what} must be a number, got {value!r}")
+        raise ConfigError(f"{what} must be a number, got {shown(value)}")
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ConfigError(f"{what} must be a number, got {value!r}") from None
+        raise ConfigError(f"{what} must be a number, got {shown(value)}") from None
     if not math.isfinite(number):
-        raise ConfigError(f"{what} must be a finite number, got {value!r}")
+        raise ConfigError(f"{what} must be a finite number, got {shown(value)}")
     return number
 
 
@@ -29,10 +35,10 @@ def validate_intensity(value: object) -> float:
     """A g/kWh figure from an option, config or env var (numbers or numeric strings)."""
     g = _number(value.strip() if isinstance(value, str) else value, "carbon intensity")
     if g < 0:
-        raise ConfigError(f"carbon intensity must be >= 0 gCO2e/kWh, got {value!r}")
+        raise ConfigError(f"carbon intensity must be >= 0 gCO2e/kWh, got {shown(value)}")
     if g > MAX_G_PER_KWH:
         raise ConfigError(
-            f"carbon intensity {value!r} gCO2e/kWh is implausible (max {MAX_G_PER_KWH:.0f}; "
+            f"carbon intensity {shown(value)} gCO2e/kWh is implausible (max {MAX_G_PER_KWH:.0f}; "
             "grids range ~10-1000); give grams per kWh, not kg or g/MWh"
         )
     return g
@@ -45,7 +51,7 @@ def validate_pue(value: object = None) -> float:
     pue = _number(value.strip() if isinstance(value, str) else value, "PUE")
     if pue < 1.0 or pue > MAX_PUE:
         raise ConfigError(f"PUE must be between 1.0 and {MAX_PUE:.0f} (1.0 = no overhead), "
-                          f"got {value!r}")
+                          f"got {shown(value)}")
     return pue
 
 
