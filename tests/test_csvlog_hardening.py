@@ -145,19 +145,23 @@ EXITER = textwrap.dedent("""
     for n in range(3):
         log.append({c: "" for c in COLUMNS} | {"execution_count": str(n)})
     print("pending", log.pending, flush=True)
+    if sys.argv[2] == "drop":
+        del log  # a session replaced without closing its log
+        __import__("gc").collect()
     # no close(): the interpreter's exit must still save the rows
 """)
 
 
 @POSIX
-def test_rows_pending_at_interpreter_exit_go_to_the_user_data_dir(tmp_path):
+@pytest.mark.parametrize("how", ["keep", "drop"])
+def test_rows_pending_at_interpreter_exit_go_to_the_user_data_dir(tmp_path, how):
     path = tmp_path / "a.carbon.csv"
     path.write_bytes(b"")
     data_home = tmp_path / "xdg"
     holder = Holder(path)
     try:
-        out = subprocess.run([sys.executable, "-c", EXITER, str(path)], capture_output=True, text=True,
-                             timeout=60, env=sub_env(XDG_DATA_HOME=str(data_home)))
+        out = subprocess.run([sys.executable, "-c", EXITER, str(path), how], capture_output=True,
+                             text=True, timeout=60, env=sub_env(XDG_DATA_HOME=str(data_home)))
     finally:
         holder.release()
     assert out.returncode == 0, out.stderr

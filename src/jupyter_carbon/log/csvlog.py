@@ -18,7 +18,6 @@ import os
 import sys
 import threading
 import time
-import weakref
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -130,10 +129,7 @@ class CsvLog:
         """A last attempt to write pending rows, waiting at most about ``wait`` seconds for the
         lock; if another process still holds it, the rows go to the fallback directory.
         The log stays usable. True when nothing is left pending."""
-        done = self._drain(lock_wait=wait, final=True, mutex_wait=wait)
-        if done:
-            self._unhook_exit()
-        return done
+        return self._drain(lock_wait=wait, final=True, mutex_wait=wait)
 
     # -- internals ----------------------------------------------------------------------
     def _dir(self) -> Path:
@@ -171,6 +167,8 @@ class CsvLog:
         if self._pending:
             self._hook_exit()
             return False
+        if self._exit_hook is not None:
+            self._unhook_exit()
         return True
 
     def _write_locked(self, n: int, create: bool, final: bool, lock_wait: float | None) -> bool:
@@ -246,18 +244,17 @@ class CsvLog:
             self.dropped += drop
 
     def _hook_exit(self) -> None:
-        """Pending rows get a last chance at interpreter exit (without keeping the log alive)."""
+        """Pending rows get a last chance at interpreter exit. The hook holds the log alive
+        while rows are pending, so dropping the log does not drop them; it is removed once
+        they are written."""
         if self._exit_hook is not None:
             return
-        ref = weakref.ref(self)
+        self._exit_hook = self._at_exit
+        atexit.register(self._at_exit)
 
-        def at_exit() -> None:
-            me = ref()
-            if me is not None and me._pending:
-                me.close()
-
-        self._exit_hook = at_exit
-        atexit.register(at_exit)
+    def _at_exit(self) -> None:
+        if self._pending:
+            self.close()
 
     def _unhook_exit(self) -> None:
         hook, self._exit_hook = self._exit_hook, None
