@@ -17,10 +17,12 @@ from pathlib import Path
 import pytest
 
 import jupyter_carbon
-from jupyter_carbon.engine.measurement import DeviceEnergy, Measurement
+from jupyter_carbon.engine.energy import DeviceEnergy
 from jupyter_carbon.intensity.model import Intensity
-from jupyter_carbon.log.csvlog import CsvLog, SamplesLog, read_log
+from jupyter_carbon.log.csvlog import CsvLog, read_log
+from jupyter_carbon.log.samples import SamplesLog
 from jupyter_carbon.log.schema import COLUMNS, CellInfo, HostInfo, make_row
+from jupyter_carbon.measurement import Measurement
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 HOST = HostInfo("Linux", "3.11", 8, "Test CPU", 0, None, 16.0)
@@ -377,8 +379,9 @@ def test_a_sensor_failing_in_a_real_meter_leaves_later_rows_empty(tmp_path):
     finally:
         meter.close()
     log = CsvLog(tmp_path / "a.carbon.csv", announce=None)
-    for m in (ok, later):
-        log.append(make_row(m, CellInfo(), HOST))
+    fr = Intensity(56.0, "table:Ember 2023", "FR", "France", None)
+    for e in (ok, later):
+        log.append(make_row(Measurement.of(e, fr, 1.0), CellInfo(), HOST))
     df = read_log(log.path)
     assert df["gpu_energy"][0] > 0 and df["gpu_method"][0] == "nvml-energy"
     assert pd_isna(df["gpu_energy"][1]) and df["gpu_method"][1] == "nvml-energy (failed)"
