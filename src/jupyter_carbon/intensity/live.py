@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
-from .validate import shown
+from .text import shown
 from .providers import (  # noqa: F401 - re-exported: the names tests and callers know
     ELECTRICITYMAPS_URL, ENV_TOKEN, ENV_URL, GB_GRID_URL, PROVIDERS, ElectricityMaps, GBGrid,
     LiveError, _default_zone,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
-from .validate import shown
+from .text import shown
 
 # Lifecycle emission factors, gCO2e per kWh generated. The commonly used set shipped by
 # CodeCarbon (MIT) in ``data/private_infra/carbon_intensity_per_source.json``:

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 
 from ..errors import ConfigError
 from .model import Intensity
-from .validate import shown
+from .text import shown
 
 log = logging.getLogger(__name__)
 

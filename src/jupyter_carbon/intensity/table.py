@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .model import Intensity
-from .validate import shown
+from .text import shown
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 COUNTRY_FILE = "intensity.csv"

@@ -5,18 +5,13 @@ import math
 
 from ..errors import ConfigError
 from .model import Intensity
+from .text import shown
 
 # No grid averages above ~1100 g/kWh (coal's lifecycle factor is ~1000); 2000 leaves room
 # for a deliberately pessimistic scenario while still catching kg/kWh-vs-g or extra zeros.
 MAX_G_PER_KWH = 2000.0
 # Hyperscale data centres report ~1.1, old server rooms 2-3; above 10 is a typo.
 MAX_PUE = 10.0
-
-
-def shown(value: object, limit: int = 40) -> str:
-    """``repr(value)`` cut to ``limit`` characters: a pasted megabyte stays a one-line error."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit - 4] + "...'"
 
 
 def _number(value: object, what: str) -> float:
