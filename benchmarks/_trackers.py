@@ -9,15 +9,38 @@ from ._util import CC_KW
 
 
 def carbon_session(interval: float = 1.0, **settings):
-    """jupyter-carbon's per-kernel session outside IPython: discovered sensors, the sampler
-    thread, the per-cell CSV and the batched samples CSV (``JPY_SESSION_NAME`` says where)."""
+    """jupyter-carbon's per-kernel session outside IPython, as ``%load_ext`` assembles it
+    without a widget: discovered sensors, the sampler thread (started), the per-cell CSV and
+    the batched samples CSV (``JPY_SESSION_NAME`` says where). The outputs are kept on the
+    session as ``bench_outputs`` (``samples_output(s)`` finds the samples CSV's)."""
+    from jupyter_carbon import runtime
     from jupyter_carbon.config import Settings
+    from jupyter_carbon.outputs.cell_log import CellLog
+    from jupyter_carbon.outputs.samples_log import SamplesOutput
     from jupyter_carbon.session import CarbonSession
 
     env = {**os.environ, "JUPYTER_CARBON_INTERVAL": str(interval),
            **{f"JUPYTER_CARBON_{k.upper()}": str(v) for k, v in settings.items()}}
     nb = os.environ.get("JPY_SESSION_NAME") or str(Path(tempfile.mkdtemp()) / "bench.ipynb")
-    return CarbonSession(Settings(None, env=env), notebook=Path(nb), announce=lambda _m: None)
+    s = CarbonSession(Settings(None, env=env), runtime.build_meter, notebook=Path(nb),
+                      announce=lambda _m: None).start()
+    s.bench_outputs = [CellLog(s), SamplesOutput(s)]
+    return s
+
+
+def samples_output(outputs):
+    """The samples CSV's output among ``outputs`` (an extension's ``ext.outputs``, or
+    ``carbon_session(...).bench_outputs``)."""
+    from jupyter_carbon.outputs.samples_log import SamplesOutput
+
+    return next(o for o in outputs if isinstance(o, SamplesOutput))
+
+
+def close_session(s) -> None:
+    """Close what ``carbon_session`` made: outputs flushed and closed, then the session."""
+    for out in reversed(getattr(s, "bench_outputs", [])):
+        out.close()
+    s.close()
 
 
 def codecarbon(measure_power_secs: float = 15.0):

@@ -2,8 +2,9 @@
 
 jupyter-carbon: a real IPython ``InteractiveShell`` in a fresh interpreter; ``%load_ext
 jupyter_carbon``; then the sampler is driven by hand with ``sampler.tick()`` (what the thread runs) on the real
-discovered sensors with the session's listener attached (rows go to the samples CSV), and cells
-are driven through ``CarbonSession.begin_cell/end_cell`` (window, CSV row, history, totals),
+discovered sensors, with the samples CSV's once-a-minute batch (``SamplesOutput.flush()``, the
+sampler's chore) every 60 ticks, and cells are driven through
+``CarbonSession.begin_cell/end_cell`` (window, events to every output: CSV row, history, totals),
 one cell every 8.64 samples. RSS (after ``gc.collect()``) at 25/50/75/100 % of the day.
 
 CodeCarbon, same host: import + ``OfflineEmissionsTracker(...)`` + ``start()``, then its
@@ -34,11 +35,15 @@ def day(tracker: str, samples: int, cells: int) -> dict:
     sh.run_cell("x = 1")
     r0 = _rss()
     if tracker == "ours":
-        from jupyter_carbon.extension import get_session
+        from jupyter_carbon.magics import magics_of
+
+        from ._trackers import samples_output
 
         sh.run_line_magic("load_ext", "jupyter_carbon")
         r1 = _rss()
-        s = get_session(sh)
+        ext = magics_of(sh).ext
+        s = ext.session
+        samples_out = samples_output(ext.outputs)
         s.meter.sampler.stop()  # we drive it: one tick per simulated second, as the thread does
         sampler = s.meter.sampler
         n = i_tick = 0
@@ -48,7 +53,7 @@ def day(tracker: str, samples: int, cells: int) -> dict:
             i_tick += 1
             sampler.tick()
             if i_tick % 60 == 0:  # the samples log's batch, which the sampler runs once a minute
-                s._flush_samples()
+                samples_out.flush()
 
         def cell():
             nonlocal n
@@ -87,8 +92,8 @@ def day(tracker: str, samples: int, cells: int) -> dict:
     out = {"r0": r0, "r1": r1, "marks": marks}
     if tracker == "ours":
         out["buffer"] = len(s.meter.sampler.buffer)
-        out["csv"] = str(s.log.path)
-        out["samples_pending"] = len(s.samples_log) if s.samples_log is not None else 0
+        out["csv"] = str(ext.cell_log.path)
+        out["samples_pending"] = len(s.meter.sampler.samples_after(samples_out._flushed_mono))
     return out
 
 

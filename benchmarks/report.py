@@ -73,32 +73,35 @@ def damon_schemes() -> list[str]:
 
 
 def sampler_md(facts: dict) -> str:
-    """What the sampler-cost floors say about the per-sample targets, from this run's figures."""
+    """What the sampler-cost floors say about the budgets, from this run's figures."""
     f = facts.get("sampler_floor")
     if not f:
         return ""
     floor, read, ours, cc = f["floor_s"], f.get("read_s"), f["ours_s"], f["cc_s"]
-    text = (f"On this machine a thread that wakes once a second and does nothing but read and parse "
-            f"`/proc/stat` (the one read a machine-wide CPU model needs on Linux) spends "
-            f"**{floor * 1e6:.0f} µs** of CPU per tick at the median, against {f['hot_s'] * 1e6:.1f} µs for "
-            "the same read in a hot loop: after a second of sleep, what the read touches is no longer in "
-            "the CPU's caches. ")
+    text = ("The budgets are stated as a share of one core at the default 1 s interval (one sample a "
+            "second, so CPU seconds per sample = CPU seconds per second): **<= 0.03 % of a core "
+            "headless** (no widget: 300 µs of CPU per second) and **<= 0.1 % of a core with the live "
+            "widget attached** (1 ms per second). ")
+    if "headless" in f:
+        text += (f"This run: headless {f['headless'] * 100:.4f} %, widget attached "
+                 f"{f['attached'] * 100:.4f} % of a core, against floors of {f['whole_noop_s'] * 100:.4f} % "
+                 f"for a thread that wakes each second and does nothing, {f['whole_read_s'] * 100:.4f} % for "
+                 f"one that reads `/proc/stat`, {f['whole_floor_s'] * 100:.4f} % for one that reads and parses it. ")
+    text += (f"On this machine a thread that wakes once a second and does nothing but read and parse "
+             f"`/proc/stat` (the one read a machine-wide CPU model needs on Linux) spends "
+             f"**{floor * 1e6:.0f} µs** of CPU per tick at the median, against {f['hot_s'] * 1e6:.1f} µs for "
+             "the same read in a hot loop: after a second of sleep, what the read touches is no longer in "
+             "the CPU's caches. ")
     if read is not None:
-        text += (f"The read alone costs {read * 1e6:.0f} µs; the parse, {(floor - read) * 1e6:.0f} µs more. "
-                 "jupyter-carbon's tick reads and keeps the bytes; they are parsed when a sample is looked "
-                 "at: by the widget, when one is attached, else in the samples log's batch once a minute, "
-                 "with warm caches (the batch's cost is in the notes of row 13). ")
-    if floor >= 1e-4:
-        text += f"That floor alone is {floor / 1e-4:.1f}x the 0.1 ms target. "
+        text += f"The read alone costs {read * 1e6:.0f} µs; the parse, {(floor - read) * 1e6:.0f} µs more. "
     text += f"CodeCarbon's {cc * 1e3:.2f} ms per 1 s sample is {cc / floor:.1f}x the floor"
     text += (", so no tracker reading and parsing machine-wide CPU time every second could be 10x cheaper "
              "than it here. " if cc / floor < 10 else f"; 10x cheaper than it means at most "
              f"{cc / 10 * 1e6:.0f} µs per tick. ")
-    above = ours - (read if read is not None else floor)
-    text += (f"jupyter-carbon's tick costs {ours * 1e6:.0f} µs, {above * 1e6:.0f} µs above the "
-             f"{'bare read' if read is not None else 'floor'}. On a machine with RAPL the per-tick read "
-             "is a sysfs counter instead of `/proc/stat`; run the benchmarks there, and on bare metal, "
-             "to see how much of the floor belongs to this machine.")
+    text += (f"jupyter-carbon's tick (every channel read, committed and kept) costs {ours * 1e6:.0f} µs, "
+             f"{(ours - floor) * 1e6:.0f} µs above the read-and-parse floor. On a machine with RAPL the "
+             "per-tick read is a sysfs counter instead of `/proc/stat`; run the benchmarks there, and on "
+             "bare metal, to see how much of the floor belongs to this machine.")
     return text
 
 
