@@ -300,8 +300,9 @@ time.sleep(1.2)
 client.gather(client.map(burn, [1.0] * 4, pure=False))
 time.sleep(1.2)""",
     """part = sub.results[-1][1].result(15)
-print("@@PART", json.dumps({"workers": part.workers, "hosts": part.hosts, "complete": part.complete,
-      "reason": part.reason, "kwh": part.columns()["cluster_energy"], "cpu_j": part.by_component.get("cpu", 0)}))
+print("@@PART", json.dumps({"workers": part.workers, "hosts": part.hosts,
+      "complete": part.complete, "reason": part.reason, "kwh": part.columns()["cluster_energy"],
+      "cpu_j": part.by_component.get("cpu", 0)}))
 client.close(); cluster.close()""",
 ]
 
@@ -325,3 +326,132 @@ def test_a_cell_in_a_real_kernel_gets_its_cluster_part(notebook_dir, monkeypatch
     assert part["cpu_j"] > 0 and part["kwh"] >= part["cpu_j"] / 3.6e6
     rows = Path(notebook_dir / "analysis.carbon.csv").read_text().splitlines()
     assert len(rows) == 1 + len(KERNEL_CELLS)  # every cell still has its row
+
+
+def test_jc_track_style_windows_find_the_default_client_and_detach_cleanly(env):
+    """What ``jc.track()`` does around cluster code: ``cluster.begin()`` finds the default
+    client itself (no session), and ``attach.detach_all()`` removes the plugins."""
+    from jupyter_carbon import cluster as jcc
+    from jupyter_carbon.cluster import attach
+
+    with local_cluster(n=1, **env, JUPYTER_CARBON_HOST_ID="sim-t") as cluster, \
+            distributed.Client(cluster) as client:
+        first = jcc.begin()  # the first window on a client starts its collector
+        col = attach.collector_for(client)
+        assert first is not None and first.collector is col
+        assert not first.end().result(15).complete  # the meters were not running yet
+        wait_for(lambda: reporting(col, ["sim-t"]), what="the host's meter")
+        span = jcc.begin()
+        assert span.so_far().energy_j == 0.0
+        client.submit(burn, 1.0, pure=False).result(30)
+        part = span.end().result(15)
+        assert part.complete and part.workers == 1 and part.energy_j > 0
+        attach.detach_all()
+        wait_for(lambda: SCHEDULER_PLUGIN not in cluster.scheduler.plugins, what="the plugin to go")
+        assert jcc.active_client() is client
+    assert jcc.active_client() is None  # closed clients are not active
+
+
+def test_no_dask_import_when_dask_is_not_used():
+    code = ("import sys, jupyter_carbon.cluster as c\n"
+            "assert c.active_client() is None and c.begin() is None\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+# --- the parts without processes ------------------------------------------------------------
+def rep(meter, t, cpu, busy=0.0, procs=0.0, ram=0.0, n=(1, 1)):
+    return [meter, t, cpu, None, ram, busy, procs, *n]
+
+
+def test_window_interpolates_at_its_edges_and_splits_a_restarted_meter():
+    from jupyter_carbon.cluster.window import ClusterWindow
+
+    w = ClusterWindow(10.5, 10.5, {"h": 2}, local=None, skip_local=True)
+    w.on_report("h", rep(0, 11.0, 100.0), rep(0, 10.0, 90.0), True)  # 10 W: 95 J at 10.5
+    w.on_report("h", rep(0, 12.0, 120.0), None, True)
+    w.on_report("h", rep(1, 13.0, 5.0), None, True)  # a new meter: counting from its first report
+    w.close(13.5, 13.5)
+    w.on_report("h", rep(1, 14.0, 15.0), None, True)  # 10 W again: 10 J at 13.5
+    w.on_publish(14.0, {"h": 2}, [[12.5, "tcp://w0", "h"]])
+    part = w.part({"h": {"cpu": ["rapl", True, 1]}}, {"h"}, final=False)
+    (h,) = part.details
+    assert h.energy_j["cpu"] == pytest.approx((120 - 95) + (10 - 5))
+    assert not part.complete and "its meter restarted" in part.reason and "tcp://w0" in part.reason
+
+
+def test_share_rule_cpu_by_workers_cpu_time_and_task_time_gpu_by_task_time():
+    from jupyter_carbon.cluster.window import ClusterWindow
+
+    w = ClusterWindow(0.0, 0.0, {"h": 1}, local=None, skip_local=True)
+    w.on_report("h", [0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, 1], [0, -1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1, 1], True)
+    w.close(10.0, 10.0)
+    # 100 J CPU, 40 J GPU, 10 J RAM; the host was busy 8 CPU s, the workers used 4 of them
+    w.on_report("h", [0, 10.0, 100.0, 40.0, 10.0, 8.0, 4.0, 1, 1], None, True)
+    # this client ran 3 s of tasks (an interval) and 1 s in bins; another client 4 s
+    w.on_tasks(0.5, {"h": [[[2, 0.5], [3, 0.5]], [[4.0, 7.0]]]}, {"h": [[], [[0.0, 8.0]]]})
+    w.on_publish(10.5, {"h": 1}, [])
+    part = w.part({"h": {"cpu": ["rapl", True, 1], "gpu": ["nvml-energy", True, 1]}}, {"h"}, final=False)
+    (h,) = part.details
+    assert (h.task_s, h.all_task_s) == (pytest.approx(4.0), pytest.approx(8.0))
+    assert h.cpu_share == pytest.approx(4 / 8 * 4 / 8) and h.gpu_share == pytest.approx(0.5)
+    assert part.by_component == pytest.approx({"cpu": 25.0, "gpu": 20.0, "ram": 2.5})
+    assert part.complete and part.methods == {"cpu": "rapl", "gpu": "nvml-energy"}
+    assert part.columns(pue=1.5)["cluster_energy"] == pytest.approx(47.5 / 3.6e6 * 1.5)
+
+
+def test_ledger_splits_shared_tasks_and_sends_everyones_only_where_others_ran():
+    from jupyter_carbon.cluster.tasks import TaskLedger, overlap
+
+    led = TaskLedger(0.1)
+    led.submitted("A", ["a1", "s"])
+    led.submitted("B", ["b1", "s"])
+    led.finished("a1", "h1", [{"action": "compute", "start": 1.02, "stop": 1.07}])
+    led.finished("s", "h2", [{"action": "compute", "start": 1.0, "stop": 3.0}])
+    led.finished("b1", "h2", [{"action": "transfer", "start": 0, "stop": 9},
+                              {"action": "compute", "start": 5.0, "stop": 6.0}])
+    out = led.drain(["A"])
+    ours, others = out["A"]
+    assert overlap(ours["h1"], 0.1, 0, 10) == pytest.approx(0.05)
+    assert overlap(ours["h2"], 0.1, 0, 10) == pytest.approx(1.0)  # half of the shared 2 s
+    assert "h1" not in others and overlap(others["h2"], 0.1, 0, 10) == pytest.approx(3.0)
+    assert overlap(ours["h2"], 0.1, 2.0, 2.5) == pytest.approx(0.25)
+    led.forgotten("s")
+    assert "s" not in led.owners and led.drain(["A"]) == {"A": ({}, {})}
+
+
+def test_host_identity_and_worker_cpu_time(monkeypatch):
+    from jupyter_carbon.cluster.hostload import HostLoad
+    from jupyter_carbon.cluster.identity import HOST_ID_ENV, host_id, process_start
+
+    assert host_id({HOST_ID_ENV: " node-7 "}) == "node-7"
+    assert host_id({}) == host_id({}) and host_id({}).split(":")[0] in ("machine-id", "hostname")
+    load = HostLoad()
+    me = os.getpid()
+    assert load.watch([(me, process_start()), (1, -5)]) == 1  # pid 1 "started" elsewhere
+    before, n = load.procs_s()
+    burn(0.3)
+    after, n = load.procs_s()
+    assert n == 1 and after - before >= 0.2
+    load.watch([])  # no longer watched: the total keeps what it had
+    assert load.procs_s() == (after, 0) and load.busy_s() > 0
+    load.close()
+
+
+def test_merge_row_adds_the_cluster_part_to_the_local_row():
+    from jupyter_carbon.cluster.part import ClusterPart
+    from jupyter_carbon.cluster.subscriber import merge_row
+
+    row = {"duration": 2.0, "energy_consumed": 1e-5, "emissions": 5e-7, "cpu_energy": 1e-5,
+           "cpu_method": "tdp-model", "cpu_measured": False, "gpu_energy": None, "gpu_method": None}
+    part = ClusterPart(2, 8, {"cpu": 36.0, "gpu": 72.0}, {"cpu": "rapl", "gpu": "nvml-energy"},
+                       {"cpu": True, "gpu": True}, True)
+    out = merge_row(row, part, pue=1.2, g_per_kwh=50.0)
+    assert out["cpu_energy"] == pytest.approx(2e-5) and out["gpu_energy"] == pytest.approx(2e-5)
+    assert out["energy_consumed"] == pytest.approx(1e-5 + 3e-5 * 1.2)
+    assert out["emissions"] == pytest.approx(5e-7 + 3.6e-5 * 50 / 1000)
+    assert out["emissions_rate"] == pytest.approx(out["emissions"] / 2.0)
+    assert (out["cpu_method"], out["cpu_measured"]) == ("tdp-model+rapl", False)
+    assert (out["gpu_method"], out["gpu_measured"]) == ("nvml-energy", True)
+    assert (out["cluster_hosts"], out["cluster_workers"], out["cluster_complete"]) == (2, 8, True)
+    assert out["cluster_energy"] == pytest.approx(3e-5 * 1.2)

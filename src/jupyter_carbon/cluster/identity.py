@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Mapping
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,9 @@ HOST_ID_ENV = "JUPYTER_CARBON_HOST_ID"
 _MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 
 
-def host_id(env: dict[str, str] | None = None) -> str:
+def host_id(env: Mapping[str, str] | None = None) -> str:
     """This machine's identity (see the module docstring for the order)."""
-    env = os.environ if env is None else env  # type: ignore[assignment]
-    override = (env.get(HOST_ID_ENV) or "").strip()
+    override = ((os.environ if env is None else env).get(HOST_ID_ENV) or "").strip()
     if override:
         return override
     for path in _MACHINE_ID_FILES:

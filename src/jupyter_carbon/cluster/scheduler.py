@@ -254,7 +254,7 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
 
 def _size(msg) -> int:
     try:
-        import msgpack
+        import msgpack  # type: ignore[import-untyped]
 
         return len(msgpack.dumps(msg))
     except Exception:

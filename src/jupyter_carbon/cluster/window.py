@@ -199,7 +199,8 @@ class ClusterWindow:
         cpu_share = min(1.0, cpu_time / busy) * f if busy > 0 else 0.0
         energy = {"cpu": v[CPU_J], "gpu": v[GPU_J], "ram": v[RAM_J]}
         charged = {"cpu": 0.0, "gpu": 0.0, "ram": 0.0} if local else {
-            "cpu": energy["cpu"] * cpu_share, "gpu": energy["gpu"] * f, "ram": energy["ram"] * cpu_share}
+            "cpu": energy["cpu"] * cpu_share, "gpu": energy["gpu"] * f,
+            "ram": energy["ram"] * cpu_share}
         return HostShare(h, self.host_workers.get(h, 0), energy, busy, procs, ours, every, cpu_share, f, charged, local, ok)
 
 

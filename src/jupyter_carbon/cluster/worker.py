@@ -131,13 +131,13 @@ class HostMeterPlugin(WorkerPlugin):
         from ..config import Settings
         from ..engine import Meter
         from ..sensors.discover import discover
+        from ..sensors.rapl import DEFAULT_ROOT
         from .hostload import HostLoad
 
         s = Settings(None)  # this host's JUPYTER_CARBON_* (e.g. its own CPU TDP)
-        root = os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT")
         setup = discover(gpu=self.gpu and s["gpu"], cpu_tdp_w=s["cpu_tdp"],
                          ram_w_per_gb=s["ram_w_per_gb"], tracking_mode="machine",
-                         **({"powercap_root": root} if root else {}))
+                         powercap_root=os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT") or DEFAULT_ROOT)
         meter = Meter(setup.sensors, interval=self.interval)
         return setup, meter, HostLoad()
 
