@@ -1,8 +1,8 @@
 """The client side: connects a Dask client to the cluster's meters and turns their reports
 into each window's cluster part.
 
-Nothing here runs on the user's thread except ``open``/``close`` (a few microseconds,
-no I/O, no round trip). Connecting (registering the plugins, measuring the clock offset
+Nothing here runs on the user's thread except ``open``/``close`` (a few microseconds:
+no I/O, no round trip, no lock; they queue the edge for the other threads). Connecting (registering the plugins, measuring the clock offset
 to the scheduler) runs on a short-lived helper thread; messages arrive on the Dask
 client's own event-loop thread; a finisher thread completes each closed window when every
 metered host has reported past its end, or at its deadline (``interval + grace_s`` after
@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future
 from typing import Callable
 
@@ -52,6 +53,7 @@ class ClusterCollector:
         self._early: list[dict] = []  # messages before the clock offset is known
         self._open: list[ClusterWindow] = []
         self._pending: list[tuple[float, ClusterWindow, Future]] = []
+        self._edges: deque = deque()  # (window, end or None, Future): the user's thread appends
         self._said: set[str] = set()
         self._missing_said = False
         self._finisher: threading.Thread | None = None
@@ -92,11 +94,13 @@ class ClusterCollector:
             self.retryable = True
             return self._fail("the cluster's jupyter-carbon plugin did not accept this client")
         with self._cond:
-            self.offset = Offset.from_roundtrip(t0, info["time"], t1)
+            off = self.offset = Offset.from_roundtrip(t0, info["time"], t1)
             for w in self._open + [p[1] for p in self._pending]:
-                w.s0 = self.offset.to_remote(w.start_wall)
-                if w.closed:
-                    w.s1 = self.offset.to_remote(w.end_wall)
+                if w.unanchored:
+                    w.s0, w.unanchored = off.to_remote(w.start_wall), False
+                    if w.closed:
+                        w.s1 = off.to_remote(w.end_wall)
+            self._take_edges()
             early, self._early = self._early, []
             for msg in early:
                 self._apply(msg)
@@ -132,6 +136,7 @@ class ClusterCollector:
                 if self.offset is None:
                     self._early.append(msg)
                     return
+                self._take_edges()
                 self._apply(msg)
                 if self._pending:
                     self._cond.notify()
@@ -168,32 +173,43 @@ class ClusterCollector:
             self._missing_said = True
             self._say(f"{u[0]} Dask worker(s) run no jupyter-carbon meter; {INSTALL_HINT}")
 
-    # --- windows (the user's thread: no I/O, no waiting) -----------------------------
+    # --- windows (the user's thread: no I/O, no lock, no waiting) ---------------------
     def open(self, start_wall: float | None = None) -> ClusterWindow:
         start = time.time() if start_wall is None else start_wall
-        with self._cond:
-            s0 = self.offset.to_remote(start) if self.offset is not None else start
-            w = ClusterWindow(s0, start, self.counts, self.local, self.skip_local, self.unmetered)
-            if self.offset is None:
-                w.reasons.append("jupyter-carbon was still connecting to the cluster")
-            self._open.append(w)
+        off = self.offset
+        w = ClusterWindow(off.to_remote(start) if off is not None else start, start, self.counts,
+                          self.local, self.skip_local, self.unmetered)
+        if off is None:
+            w.unanchored = True
+            w.reasons.append("jupyter-carbon was still connecting to the cluster")
+        self._edges.append((w, None, None))  # taken in by the next message or finisher wake
         return w
 
     def close(self, w: ClusterWindow, end_wall: float | None = None) -> Future:
         """End the window; the Future gets its ClusterPart when complete or at the deadline."""
-        end = time.time() if end_wall is None else end_wall
         fut: Future = Future()
-        with self._cond:
+        self._edges.append((w, time.time() if end_wall is None else end_wall, fut))
+        return fut
+
+    def _take_edges(self) -> None:
+        """Windows opened and closed since the last look (under the lock)."""
+        off = self.offset
+        while self._edges:
+            w, end, fut = self._edges.popleft()
+            if w.unanchored and off is not None:
+                w.s0, w.unanchored = off.to_remote(w.start_wall), False
+            if end is None:
+                self._open.append(w)
+                continue
             if w in self._open:
                 self._open.remove(w)
-            w.close(self.offset.to_remote(end) if self.offset is not None else end, end)
+            w.close(off.to_remote(end) if off is not None and not w.unanchored else end, end)
             self._pending.append((end + self.interval + self.grace_s, w, fut))
-            self._cond.notify()
-        return fut
 
     def so_far(self, w: ClusterWindow) -> ClusterPart:
         """The window up to the latest reports, for live views (no waiting)."""
         with self._cond:
+            self._take_edges()
             return w.part(self.descriptors, self._metered(), False)
 
     def watts(self) -> float:
@@ -212,6 +228,7 @@ class ClusterCollector:
         while True:
             done: list[tuple[Future, ClusterPart]] = []
             with self._cond:
+                self._take_edges()
                 now = time.time()
                 if self.state != "closed" and _client_gone(self.client):
                     self.state = "closed"  # the user closed the client: nothing more will come

@@ -53,7 +53,7 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
         self.publishes = 0
         self.publish_cpu_s = 0.0
         self.hook_cpu_s = 0.0  # report and task hooks
-        self.bytes_out = 0
+        self.sizes: dict[str, list[int]] = {"report": [], "publish": []}  # first 50 of each, msgpack bytes
 
     def __getstate__(self) -> dict:
         return {"interval": self.interval, "bin_s": self.bin_s}
@@ -180,6 +180,8 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
                 for c in self.subscribers:
                     self.subscribers[c] = True
         self.hook_cpu_s += time.thread_time() - c0
+        if len(self.sizes["report"]) < 50:  # as the worker sent it (the scheduler adds "worker")
+            self.sizes["report"].append(_size({k: v for k, v in msg.items() if k != "worker"}))
 
     def update_graph(self, scheduler, *, client: str, keys, tasks=None, **kwargs) -> None:
         c0 = time.thread_time()
@@ -227,8 +229,8 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
                     self.subscribers[client] = False
                 self.scheduler.log_event(client_topic(client), msg)
                 self._truncate(client_topic(client))
-                if self.publishes < 50:  # a sample of message sizes, for docs/cluster.md
-                    self.bytes_out += _size(msg)
+                if len(self.sizes["publish"]) < 50:  # a sample of sizes, for docs/cluster.md
+                    self.sizes["publish"].append(_size(msg))
             self._truncate(REPORT_TOPIC)
             self.publishes += 1
         except Exception:
@@ -248,7 +250,7 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
 
     def stats(self) -> dict:
         return {"publishes": self.publishes, "publish_cpu_s": self.publish_cpu_s,
-                "hook_cpu_s": self.hook_cpu_s, "bytes_first_50": self.bytes_out,
+                "hook_cpu_s": self.hook_cpu_s, "sizes": self.sizes,
                 "tasks": self.ledger.tasks, "hosts": len(self.hosts), "owners": len(self.ledger.owners)}
 
 

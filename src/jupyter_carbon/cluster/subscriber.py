@@ -14,11 +14,12 @@ background thread), then writes ``merge_row(row, part, pue, g_per_kwh)``. Until 
 from __future__ import annotations
 
 import logging
+import sys
 from collections import deque
 from concurrent.futures import Future
 from typing import Any
 
-from .attach import Span, begin
+from .attach import Span, begin, current
 from .part import J_PER_KWH, ClusterPart
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,9 @@ class ClusterSubscriber:
     def cell_ended(self, execution_count, end_wall: float) -> Future | None:
         span, self._span = self._span, None
         if span is None:
+            # A client created in this cell: connect now, so the next cell is measured whole.
+            if "distributed.client" in sys.modules:
+                current(**self.options())
             return None
         fut = span.end(end_wall)
         self.results.append((execution_count, fut))

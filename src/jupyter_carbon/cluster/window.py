@@ -65,6 +65,7 @@ class ClusterWindow:
         self.s0, self.s1 = s0, math.inf
         self.start_wall, self.end_wall = start_wall, math.nan
         self.closed = False
+        self.unanchored = False  # opened before the clock offset was known: s0 is local time
         self.local, self.skip_local = local, skip_local
         self.hosts: dict[str, HostAcc] = {}
         self.ours: dict[str, float] = defaultdict(float)
@@ -74,6 +75,7 @@ class ClusterWindow:
         self.unmetered_hosts = unmetered[1]  # machines of workers without a meter (by IP)
         self.host_workers = dict(known)  # the most workers seen on each host
         self.reasons: list[str] = []
+        self.left: list[tuple[str, str]] = []  # workers that left during the window
         self.last_publish = -math.inf
 
     # --- feeding ----------------------------------------------------------------------
@@ -136,8 +138,8 @@ class ClusterWindow:
                 self._reason(f"{unmetered[0]} worker(s) run no jupyter-carbon meter "
                              "(is jupyter-carbon installed on every worker?)")
         for rt, worker, host in removed:
-            if self.s0 <= rt <= self.s1:
-                self._reason(f"worker {worker} on host {host} left during the window")
+            if self.s0 <= rt <= self.s1 and (worker, host) not in self.left:
+                self.left.append((worker, host))
         self.last_publish = max(self.last_publish, t)
 
     def close(self, s1: float, end_wall: float) -> None:
@@ -162,21 +164,28 @@ class ClusterWindow:
     def part(self, descriptors: dict[str, dict], metered: set[str], final: bool,
              extra: list[str] | None = None) -> ClusterPart:
         reasons = list(self.reasons) + list(extra or ())
+        if self.left:
+            (w0, h0), more = self.left[0], len(self.left) - 1
+            reasons.append(f"worker {w0} on host {h0}" + (f" and {more} more" if more else "")
+                           + " left during the window")
         details, charged = [], {"cpu": 0.0, "gpu": 0.0, "ram": 0.0}
+        problems: dict[str, list[str]] = {}
         for h in sorted(self.seen_hosts | set(self.hosts)):
             acc = self.hosts.get(h)
             local = h == self.local and self.skip_local
             ok = acc is not None and acc.state == DONE and not acc.restarted and not acc.late
-            if not local and acc is None and h in self.seen_hosts:
-                reasons.append(f"no meter reported from host {h}")
-            elif not local and not ok and acc is not None:
-                reasons.append(f"host {h}: " + ("its meter restarted" if acc.restarted else
-                               "its meter started during the window" if acc.late else
-                               "no report after the window ended"))
+            if not local and not ok:
+                why = ("no meter reported" if acc is None else "its meter restarted" if acc.restarted
+                       else "its meter started during the window" if acc.late
+                       else "no report after the window ended")
+                problems.setdefault(why, []).append(h)
             v = acc.total() if acc is not None else [0.0] * WIDTH
             details.append(self._share(h, v, acc, local, ok))
             for c, j in details[-1].charged_j.items():
                 charged[c] += j
+        for why, hosts in problems.items():  # one clause per kind, however many hosts
+            more = f" and {len(hosts) - 2} more" if len(hosts) > 2 else ""
+            reasons.append(f"host {', '.join(hosts[:2])}{more}: {why}")
         methods, measured = _methods(descriptors, [d.host for d in details if not d.local])
         if final and self.last_publish < self.s1:
             reasons.append("the scheduler did not answer in time")

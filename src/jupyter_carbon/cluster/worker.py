@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import time
+from collections import deque
 from typing import Any
 
 from distributed.diagnostics.plugin import WorkerPlugin
@@ -54,6 +55,7 @@ class HostMeterPlugin(WorkerPlugin):
         self.meter_id = ""
         self.reports = 0
         self.report_cpu_s = 0.0  # thread CPU spent building and sending reports
+        self.recent: deque[float] = deque(maxlen=256)  # thread CPU of the latest reports
 
     def __getstate__(self) -> dict:  # only the settings travel to the workers
         return {"interval": self.interval, "gpu": self.gpu}
@@ -158,8 +160,8 @@ class HostMeterPlugin(WorkerPlugin):
 
     def _report(self) -> None:
         c0 = time.thread_time()
+        first = self._descriptor is None
         try:
-            first = self._descriptor is None
             if first:
                 self._descriptor = self._describe()
             s = self.meter.snapshot()
@@ -178,7 +180,10 @@ class HostMeterPlugin(WorkerPlugin):
         except Exception:  # a meter must never disturb the worker
             log.debug("jupyter-carbon: host report failed", exc_info=True)
         finally:
-            self.report_cpu_s += time.thread_time() - c0
+            c = time.thread_time() - c0
+            self.report_cpu_s += c
+            if not first:  # the first also describes the sensors: once, not per report
+                self.recent.append(c)
 
 
     def teardown(self, worker) -> None:
@@ -194,9 +199,9 @@ class HostMeterPlugin(WorkerPlugin):
                     thing.close()
                 except Exception:
                     log.debug("jupyter-carbon: closing %r failed", thing, exc_info=True)
-        stats = (self.reports, self.report_cpu_s)
+        stats = (self.reports, self.report_cpu_s, self.recent)
         self._reset()
-        self.reports, self.report_cpu_s = stats
+        self.reports, self.report_cpu_s, self.recent = stats
 
 
 def _procs(procs) -> list:
