@@ -104,6 +104,7 @@ def _synthetic(dask_scheduler, hosts: int, rounds: int) -> dict:
              for i in range(hosts)}
     for h, a in addrs.items():
         p.meters[h], p.hosts[h] = a, {a: (1234, 5678)}
+        p.number(h)
     p.sizes["publish"].clear()
     hook = pub = 0.0
     for r in range(rounds):

@@ -46,6 +46,7 @@ class ClusterCollector:
         self.counts: dict[str, int] = {}
         self.unmetered = (0, 0)  # workers without a meter plugin, and their machines
         self.last: dict[str, list] = {}  # host -> its latest report (scheduler clock)
+        self._names: dict[int, str] = {}  # the scheduler's host numbers
         self._watts: dict[str, float] = {}  # host -> whole-host power between its last reports
         self.messages = 0
         self.handler_cpu_s = 0.0
@@ -147,6 +148,7 @@ class ClusterCollector:
 
     def _apply(self, msg: dict) -> None:
         self.messages += 1
+        msg = self._named(msg)
         windows = self._open + [p[1] for p in self._pending]
         for h, d in (msg.get("d") or {}).items():
             self.descriptors[h] = d
@@ -172,6 +174,18 @@ class ClusterCollector:
         if u[0] and not self._missing_said:  # said once, whichever way it showed first
             self._missing_said = True
             self._say(f"{u[0]} Dask worker(s) run no jupyter-carbon meter; {INSTALL_HINT}")
+
+    def _named(self, msg: dict) -> dict:
+        """Host numbers (the scheduler's, to keep messages short) back to host ids."""
+        names = self._names
+        for k, h in (msg.get("hn") or {}).items():
+            names[int(k)] = h
+        out = dict(msg)
+        for key in ("r", "o", "a", "w", "d"):
+            if key in msg:
+                out[key] = {names.get(k, str(k)): v for k, v in msg[key].items()}
+        out["x"] = [(t, w, names.get(h, str(h))) for t, w, h in msg.get("x", ())]
+        return out
 
     # --- windows (the user's thread: no I/O, no lock, no waiting) ---------------------
     def open(self, start_wall: float | None = None) -> ClusterWindow:

@@ -10,7 +10,8 @@ one meter of a host: ``{"h": host, "m": meter id, "t": time (scheduler clock),
 watched], "d": descriptor (first report only)}``; energies and CPU seconds are cumulative
 since the meter started; a component the host lacks is null.
 
-Scheduler -> one client, ``Scheduler.log_event(client_topic(id), msg)`` once per interval:
+Scheduler -> one client, ``Scheduler.log_event(client_topic(id), msg)`` once per interval,
+hosts by number (``"hn": {number: host id}`` for numbers the client has not seen):
 ``{"t": time, "bw": bin width s, "r": {host: [[meter number, t, *v, *n], ...]},
 "o": {host: [bins, intervals]}`` (this client's finished task time on the host: bins
 ``[[index, seconds], ...]`` for short tasks, ``[[start, stop], ...]`` for the rest),

@@ -47,7 +47,9 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
         self._removed: list[list] = []
         self._seen: dict[str, float] = {}
         self._meter_ix: dict[str, int] = {}  # meter id -> a short number for the messages
-        self._counts: dict[str, int] | None = None  # workers per host, as last published
+        self._host_ix: dict[str, int] = {}  # host -> its number in the messages (ids are long)
+        self._new_names: dict[int, str] = {}  # numbers given since the last publish
+        self._counts: dict[int, int] | None = None  # workers per host number, as last published
         self._pc: Any = None
         self._bg: set[asyncio.Future] = set()
         self.publishes = 0
@@ -125,6 +127,7 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
         if self.closing or address not in self.scheduler.workers:
             return None
         self.host_of[address] = host
+        self.number(host)
         workers = self.hosts.setdefault(host, {})
         workers[address] = (pid, start)
         procs = [[p, s] for p, s in workers.values() if p is not None]
@@ -134,6 +137,13 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
             return {"elected": True, "time": time.time(), "procs": procs}
         self._background(self._tell(meter, procs))  # the meter follows the new process too
         return {"elected": False, "time": time.time()}
+
+    def number(self, host: str) -> int:
+        n = self._host_ix.get(host)
+        if n is None:
+            n = self._host_ix[host] = len(self._host_ix)
+            self._new_names[n] = host
+        return n
 
     async def _tell(self, worker: str, procs: list) -> None:
         try:
@@ -208,9 +218,12 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
         c0 = time.thread_time()
         try:
             now = time.time()
-            reports, self._reports = dict(self._reports), defaultdict(list)
-            removed, self._removed = self._removed, []
-            counts = {h: len(w) for h, w in self.hosts.items()}
+            num = self.number
+            reports = {num(h): rows for h, rows in self._reports.items()}
+            self._reports = defaultdict(list)
+            removed = [[t, w, num(h)] for t, w, h in self._removed]
+            self._removed = []
+            counts = {num(h): len(w) for h, w in self.hosts.items()}
             changed = counts != self._counts
             self._counts = counts
             late = now - UNREGISTERED_AFTER * self.interval
@@ -218,15 +231,21 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
                     if w not in self.host_of and self._seen.get(w, now) < late]
             unmetered = [len(lost), len({ws.host for ws in lost})]  # workers, machines (by IP)
             tasks = self.ledger.drain(self.subscribers)
+            names, self._new_names = self._new_names, {}
             for client, full in list(self.subscribers.items()):
                 ours, others = tasks[client]
-                msg: dict[str, Any] = {"t": now, "bw": self.bin_s, "r": reports, "o": ours,
-                                       "a": others, "x": removed, "u": unmetered}
+                msg: dict[str, Any] = {"t": now, "bw": self.bin_s, "r": reports,
+                                       "o": {num(h): a for h, a in ours.items()},
+                                       "a": {num(h): a for h, a in others.items()},
+                                       "x": removed, "u": unmetered}
                 if full or changed:  # worker counts only when they change
                     msg["w"] = counts
                 if full:
-                    msg["d"] = self.descriptors
+                    msg["hn"] = {n: h for h, n in self._host_ix.items()}
+                    msg["d"] = {num(h): d for h, d in self.descriptors.items()}
                     self.subscribers[client] = False
+                elif names:
+                    msg["hn"] = names
                 self.scheduler.log_event(client_topic(client), msg)
                 self._truncate(client_topic(client))
                 if len(self.sizes["publish"]) < 50:  # a sample of sizes, for docs/cluster.md

@@ -183,15 +183,15 @@ class ClusterWindow:
             details.append(self._share(h, v, acc, local, ok))
             for c, j in details[-1].charged_j.items():
                 charged[c] += j
-        for why, hosts in problems.items():  # one clause per kind, however many hosts
-            more = f" and {len(hosts) - 2} more" if len(hosts) > 2 else ""
-            reasons.append(f"host {', '.join(hosts[:2])}{more}: {why}")
+        for why, which in problems.items():  # one clause per kind, however many hosts
+            also = f" and {len(which) - 2} more" if len(which) > 2 else ""
+            reasons.append(f"host {', '.join(which[:2])}{also}: {why}")
         methods, measured = _methods(descriptors, [d.host for d in details if not d.local])
         if final and self.last_publish < self.s1:
             reasons.append("the scheduler did not answer in time")
         by_comp = {c: j for c, j in charged.items() if c in methods or j > 0}
-        hosts = len(self.seen_hosts | set(self.hosts)) + self.unmetered_hosts
-        return ClusterPart(hosts, self.workers, by_comp, methods,
+        n_hosts = len(self.seen_hosts | set(self.hosts)) + self.unmetered_hosts
+        return ClusterPart(n_hosts, self.workers, by_comp, methods,
                            measured, not reasons, "; ".join(reasons) or None, tuple(details),
                            self.start_wall, self.end_wall)
 
