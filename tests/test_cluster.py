@@ -246,6 +246,38 @@ def test_closing_the_client_removes_the_plugins_cleanly(env):
         wait_for(lambda: not col._finisher.is_alive(), what="the collector's thread to end")
 
 
+def test_two_clients_on_one_cluster_each_get_their_share(env):
+    with local_cluster(**env, JUPYTER_CARBON_HOST_ID="sim-a") as cluster, \
+            distributed.Client(cluster) as a, distributed.Client(cluster, set_as_default=False) as b:
+        ca, cb = connect(a), connect(b)
+        wait_for(lambda: reporting(ca, ["sim-a"]) and reporting(cb, ["sim-a"]), what="the meter")
+        wa, wb = ca.open(), cb.open()
+        time.sleep(1.2)
+        fa = a.map(burn, [1.5, 1.5], pure=False)
+        fb = b.map(burn, [1.5, 1.5], pure=False)
+        a.gather(fa), b.gather(fb)
+        time.sleep(1.2)
+        pa, pb = ca.close(wa).result(15), cb.close(wb).result(15)
+        assert pa.complete and pb.complete, (pa.reason, pb.reason)
+        (ha,), (hb,) = pa.details, pb.details
+        assert ha.task_s == pytest.approx(3.0, rel=0.1) and hb.task_s == pytest.approx(3.0, rel=0.1)
+        assert ha.all_task_s == pytest.approx(6.0, rel=0.1) == hb.all_task_s
+        assert ha.gpu_share == pytest.approx(0.5, rel=0.1)
+        # together they are charged the workers' part of the host, each about half
+        workers_part = ha.energy_j["cpu"] * min(1.0, ha.workers_cpu_s / ha.busy_s)
+        assert pa.by_component["cpu"] + pb.by_component["cpu"] == pytest.approx(workers_part, rel=0.1)
+        assert pa.by_component["cpu"] == pytest.approx(pb.by_component["cpu"], rel=0.25)
+
+        b.close()  # the other client leaves: the plugin stays for this one
+        wait_for(lambda: cb.state == "closed", what="b's collector to close")
+        w = ca.open()
+        a.submit(burn, 0.5, pure=False).result(30)
+        time.sleep(0.2)
+        alone = ca.close(w).result(15)
+        assert alone.complete and alone.details[0].gpu_share == 1.0
+        assert SCHEDULER_PLUGIN in cluster.scheduler.plugins
+
+
 BLOCK = '''import sys
 class _NoJupyterCarbon:
     def find_spec(self, name, path=None, target=None):
@@ -437,6 +469,14 @@ def test_host_identity_and_worker_cpu_time(monkeypatch):
     load.watch([])  # no longer watched: the total keeps what it had
     assert load.procs_s() == (after, 0) and load.busy_s() > 0
     load.close()
+
+
+def test_clock_offset_from_one_round_trip():
+    from jupyter_carbon.cluster.clock import Offset
+
+    off = Offset.from_roundtrip(10.0, 105.2, 10.4)  # the remote clock is 95 s ahead
+    assert off == (pytest.approx(95.0), pytest.approx(0.2))
+    assert off.to_local(off.to_remote(12.5)) == pytest.approx(12.5)
 
 
 def test_merge_row_adds_the_cluster_part_to_the_local_row():
