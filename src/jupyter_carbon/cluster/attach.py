@@ -71,8 +71,16 @@ def begin(start_wall: float | None = None, **options: Any) -> Span | None:
     """Open a window on the active cluster, or None when no Dask client is active.
     Never raises: a failure is logged and the window is simply not measured."""
     try:
-        col = current(**options)
-        if col is None or col.state in ("failed", "closed"):
+        client = active_client()
+        if client is None:
+            return None
+        if getattr(client, "asynchronous", False):  # its calls would need the kernel's loop
+            say = options.get("say")
+            if say is not None:
+                say("asynchronous Dask clients are not measured yet; their cells get no cluster part")
+            return None
+        col = collector_for(client, **options)
+        if col.state in ("failed", "closed"):
             return None
         return Span(col, col.open(time.time() if start_wall is None else start_wall))
     except Exception:

@@ -75,6 +75,14 @@ class ClusterSubscriber:
                 return fut
         return None
 
+    def close(self) -> None:
+        """The session ends (``%unload_ext``): stop measuring the cluster; the scheduler
+        plugin removes the workers' meters when no other client uses them."""
+        self._span = None
+        from .attach import detach_all
+
+        detach_all()
+
     # --- after the refactor: session.subscribe(sub) ------------------------------------
     def __call__(self, event) -> None:
         kind = type(event).__name__
@@ -85,7 +93,7 @@ class ClusterSubscriber:
                 rec = event.record
                 self.cell_ended(rec.execution_count, rec.measurement.ended_at.timestamp())
             elif kind == "SessionClosing":
-                self._span = None
+                self.close()
         except Exception:
             log.debug("jupyter-carbon: cluster subscriber failed on %s", kind, exc_info=True)
 
@@ -107,8 +115,11 @@ def attach(session) -> ClusterSubscriber:
     return sub
 
 
-def detach(session, sub: ClusterSubscriber) -> None:
+def detach(session, sub: ClusterSubscriber, *, stop: bool = False) -> None:
+    """Unwire ``sub``; with ``stop``, also stop measuring the cluster (at unload)."""
     session.remove_listener(sub.listener)
+    if stop:
+        sub.close()
 
 
 def merge_row(row: dict[str, Any], part: ClusterPart, pue: float, g_per_kwh: float) -> dict[str, Any]:
