@@ -268,14 +268,16 @@ def test_two_clients_on_one_cluster_each_get_their_share(env):
         assert pa.by_component["cpu"] + pb.by_component["cpu"] == pytest.approx(workers_part, rel=0.1)
         assert pa.by_component["cpu"] == pytest.approx(pb.by_component["cpu"], rel=0.25)
 
+        b_id = b.id
         b.close()  # the other client leaves: the plugin stays for this one
-        wait_for(lambda: cb.state == "closed", what="b's collector to close")
+        plugin = cluster.scheduler.plugins[SCHEDULER_PLUGIN]
+        wait_for(lambda: b_id not in plugin.subscribers, what="b to be unsubscribed")
         w = ca.open()
         a.submit(burn, 0.5, pure=False).result(30)
         time.sleep(0.2)
         alone = ca.close(w).result(15)
         assert alone.complete and alone.details[0].gpu_share == 1.0
-        assert SCHEDULER_PLUGIN in cluster.scheduler.plugins
+        assert cluster.scheduler.plugins.get(SCHEDULER_PLUGIN) is plugin
 
 
 BLOCK = '''import sys

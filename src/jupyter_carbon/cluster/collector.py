@@ -55,6 +55,8 @@ class ClusterCollector:
         self._open: list[ClusterWindow] = []
         self._pending: list[tuple[float, ClusterWindow, Future]] = []
         self._edges: deque = deque()  # (window, end or None, Future): the user's thread appends
+        self._wake = threading.Event()  # the finisher's: a closed window, a message, a stop
+        self._host_said: set[str] = set()
         self._said: set[str] = set()
         self._missing_said = False
         self._finisher: threading.Thread | None = None
@@ -117,8 +119,7 @@ class ClusterCollector:
     def _fail(self, problem: str) -> None:
         self.state, self.problem = "failed", problem
         self._say(problem)
-        with self._cond:
-            self._cond.notify()
+        self._wake.set()
 
     def _say(self, msg: str) -> None:
         if msg not in self._said:
@@ -140,7 +141,7 @@ class ClusterCollector:
                 self._take_edges()
                 self._apply(msg)
                 if self._pending:
-                    self._cond.notify()
+                    self._wake.set()
         except Exception:
             log.debug("jupyter-carbon: bad cluster message", exc_info=True)
         finally:
@@ -153,7 +154,9 @@ class ClusterCollector:
         for h, d in (msg.get("d") or {}).items():
             self.descriptors[h] = d
             for m in d.get("messages") or ():
-                self._say(f"on cluster host {h}: {m}")
+                if m not in self._host_said:  # once per kind, not once per host
+                    self._host_said.add(m)
+                    self._say(f"on cluster host {h} (and any like it): {m}")
         if "w" in msg:
             self.counts = msg["w"]
         for h, reps in msg.get("r", {}).items():
@@ -203,6 +206,7 @@ class ClusterCollector:
         """End the window; the Future gets its ClusterPart when complete or at the deadline."""
         fut: Future = Future()
         self._edges.append((w, time.time() if end_wall is None else end_wall, fut))
+        self._wake.set()
         return fut
 
     def _take_edges(self) -> None:
@@ -257,16 +261,19 @@ class ClusterCollector:
                     else:
                         keep.append((deadline, w, fut))
                 self._pending = keep
-                if not done:
-                    if self.state == "closed" and not keep:
-                        return
-                    wait = min((d for d, _, _ in keep), default=now + 3600) - now
-                    self._cond.wait(timeout=max(min(wait, self.interval), 0.01))
+                stop = closed and not keep and not self._edges
+                # asleep until a window closes, a message comes, or the nearest deadline
+                wait = min(d for d, _, _ in keep) - now if keep else None
             for fut, part in done:
                 try:
                     fut.set_result(part)
                 except Exception:
                     log.debug("a cluster part callback failed", exc_info=True)
+            if stop:
+                return
+            if not done:
+                self._wake.wait(None if wait is None else max(wait, 0.01))
+                self._wake.clear()
 
     # --- closing ----------------------------------------------------------------------
     def detach(self) -> None:
@@ -277,8 +284,7 @@ class ClusterCollector:
         self.problem = self.problem or "jupyter-carbon detached from the cluster"
         was = self.state
         self.state = "closed"
-        with self._cond:
-            self._cond.notify()
+        self._wake.set()
         if was in ("ready", "connecting") and not _client_gone(self.client):
             threading.Thread(target=self._unsubscribe, daemon=True).start()
 
