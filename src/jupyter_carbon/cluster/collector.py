@@ -56,6 +56,7 @@ class ClusterCollector:
         self._pending: list[tuple[float, ClusterWindow, Future]] = []
         self._edges: deque = deque()  # (window, end or None, Future): the user's thread appends
         self._wake = threading.Event()  # the finisher's: a closed window, a message, a stop
+        self._idle = True  # the finisher sleeps without a deadline (no pending window)
         self._host_said: set[str] = set()
         self._said: set[str] = set()
         self._missing_said = False
@@ -206,7 +207,8 @@ class ClusterCollector:
         """End the window; the Future gets its ClusterPart when complete or at the deadline."""
         fut: Future = Future()
         self._edges.append((w, time.time() if end_wall is None else end_wall, fut))
-        self._wake.set()
+        if self._idle:  # the finisher sleeps with no deadline: it must learn of this one
+            self._wake.set()
         return fut
 
     def _take_edges(self) -> None:
@@ -272,8 +274,11 @@ class ClusterCollector:
             if stop:
                 return
             if not done:
-                self._wake.wait(None if wait is None else max(wait, 0.01))
+                self._idle = wait is None
+                if not self._edges:  # (close appends, then looks at _idle: one of us sees the other)
+                    self._wake.wait(None if wait is None else max(wait, 0.01))
                 self._wake.clear()
+                self._idle = False
 
     # --- closing ----------------------------------------------------------------------
     def detach(self) -> None:
