@@ -498,3 +498,8 @@ def test_merge_row_adds_the_cluster_part_to_the_local_row():
     assert (out["gpu_method"], out["gpu_measured"]) == ("nvml-energy", True)
     assert (out["cluster_hosts"], out["cluster_workers"], out["cluster_complete"]) == (2, 8, True)
     assert out["cluster_energy"] == pytest.approx(3e-5 * 1.2)
+    # the same from the CSV writer's text row (log.schema.make_row formats every value)
+    from jupyter_carbon.log.schema import fmt
+
+    text = merge_row({k: fmt(v) for k, v in row.items()}, part, pue=1.2, g_per_kwh=50.0)
+    assert {k: fmt(v) for k, v in text.items()} == {k: fmt(v) for k, v in out.items()}
