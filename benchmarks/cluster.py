@@ -210,8 +210,9 @@ def _rows(cfg, blocks, d, burst, off_cpu, idle_s, syn, m0, n) -> list[Row]:
         Row(sec, f"added per trivial cell with a 4-worker LocalCluster attached, in-kernel `run_cell` "
                  f"x {n} per arm", fmt_t(added), base=f"cell with the extension alone: {fmt_t(ext_cell)}",
             ratio=f"{fmt_x(median(ratios))} of the extension alone", target="<= 2 ms at the median",
-            met=added <= 2e-3, note="a cluster window opened and closed per cell, reports arriving "
-                                    "on the Dask client's thread meanwhile; median over rounds of block medians"),
+            met=added <= 2e-3, note="a cluster window opened and closed per cell, reports arriving on "
+                                    "the Dask client's thread meanwhile; median over rounds of block "
+                                    "medians"),
         Row(sec, "the two cell edges of the cluster subscriber, called directly (median)", fmt_t(d["edges"]),
             base=f"finding the client: {fmt_t(d['dask'])} (Dask imported), {fmt_t(d['nodask'])} (not imported)",
             note="no I/O and no round trip at the edges; the part completes on a background thread"),

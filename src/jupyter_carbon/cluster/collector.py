@@ -2,8 +2,9 @@
 into each window's cluster part.
 
 Nothing here runs on the user's thread except ``open``/``close`` (a few microseconds:
-no I/O, no round trip, no lock; they queue the edge for the other threads). Connecting (registering the plugins, measuring the clock offset
-to the scheduler) runs on a short-lived helper thread; messages arrive on the Dask
+no I/O, no round trip, no lock; they queue the edge for the other threads). Connecting
+(registering the plugins, measuring the clock offset to the scheduler) runs on a
+short-lived helper thread; messages arrive on the Dask
 client's own event-loop thread; a finisher thread completes each closed window when every
 metered host has reported past its end, or at its deadline (``interval + grace_s`` after
 the end) as partial, and runs the callbacks there.

@@ -210,7 +210,8 @@ class ClusterWindow:
         charged = {"cpu": 0.0, "gpu": 0.0, "ram": 0.0} if local else {
             "cpu": energy["cpu"] * cpu_share, "gpu": energy["gpu"] * f,
             "ram": energy["ram"] * cpu_share}
-        return HostShare(h, self.host_workers.get(h, 0), energy, busy, procs, ours, every, cpu_share, f, charged, local, ok)
+        return HostShare(h, self.host_workers.get(h, 0), energy, busy, procs, ours, every,
+                         cpu_share, f, charged, local, ok)
 
 
 def _methods(descriptors: dict[str, dict], hosts: list[str]) -> tuple[dict[str, str], dict[str, bool]]:
