@@ -1,0 +1,157 @@
+"""The session subscriber: opens a cluster window at each cell's start and gives, at its
+end, a Future of the cell's cluster part; ``merge_row`` adds that part to a row.
+
+Wiring after the session refactor (issue 13), one subscriber among the others::
+
+    sub = ClusterSubscriber(session)
+    session.subscribe(sub)        # CellStarted -> window opens; CellEnded -> sub.pending
+
+and the row writer holds a cell's row until ``sub.pending_for(record)`` is done (at most
+the report interval + 2 s after the cell's end; the Future's callback runs on a
+background thread), then writes ``merge_row(row, part, pue, g_per_kwh)``. Until then,
+``attach(session)`` wires the same object through today's ``add_listener``.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections import deque
+from concurrent.futures import Future
+from typing import Any
+
+from .attach import Span, begin, current
+from .part import J_PER_KWH, ClusterPart
+
+log = logging.getLogger(__name__)
+
+REPORT_INTERVAL_S = 1.0  # the workers' meters report once a second (<= 0.1 % of a core)
+
+
+class ClusterSubscriber:
+    def __init__(self, session, *, grace_s: float = 2.0, keep: int = 64):
+        self.session = session
+        self.grace_s = grace_s
+        self._span: Span | None = None
+        self.results: deque[tuple[Any, Future]] = deque(maxlen=keep)  # (execution count, part)
+
+    def options(self) -> dict[str, Any]:
+        s = self.session.settings
+        return {"interval": REPORT_INTERVAL_S, "gpu": bool(s["gpu"]), "grace_s": self.grace_s,
+                # "machine" (and a process-tree "kernel" mode) already charge the kernel's
+                # host to the local row; "process" charges only the kernel process.
+                "skip_local": s["tracking_mode"] != "process",
+                "say": self.session.say_once}
+
+    # --- the two edges (main thread; microseconds, no I/O) -----------------------------
+    def cell_started(self, start_wall: float) -> None:
+        self._span = begin(start_wall, **self.options())
+
+    def cell_ended(self, execution_count, end_wall: float) -> Future | None:
+        span, self._span = self._span, None
+        if span is None:
+            # A client created in this cell: connect now, so the next cell is measured whole.
+            if "distributed.client" in sys.modules:
+                current(**self.options())
+            return None
+        fut = span.end(end_wall)
+        self.results.append((execution_count, fut))
+        fut.add_done_callback(self._tell_partial)
+        return fut
+
+    def _tell_partial(self, fut: Future) -> None:
+        """One line per incident (the reason names the worker or host), at the next cell end."""
+        part = fut.result()
+        if not part.complete:
+            self.session.say_once(f"the cluster's part of a cell is incomplete: {part.reason}")
+
+    def running(self) -> ClusterPart | None:
+        """The running cell's cluster part so far (live views)."""
+        span = self._span
+        return span.so_far() if span is not None else None
+
+    def pending_for(self, execution_count) -> Future | None:
+        for count, fut in reversed(self.results):
+            if count == execution_count:
+                return fut
+        return None
+
+    def close(self) -> None:
+        """The session ends (``%unload_ext``): stop measuring the cluster; the scheduler
+        plugin removes the workers' meters when no other client uses them."""
+        self._span = None
+        from .attach import detach_all
+
+        detach_all()
+
+    # --- after the refactor: session.subscribe(sub) ------------------------------------
+    def __call__(self, event) -> None:
+        kind = type(event).__name__
+        try:
+            if kind == "CellStarted":
+                self.cell_started(event.cell.window.start.wall)
+            elif kind == "CellEnded":
+                rec = event.record
+                self.cell_ended(rec.execution_count, rec.measurement.ended_at.timestamp())
+            elif kind == "SessionClosing":
+                self.close()
+        except Exception:
+            log.debug("jupyter-carbon: cluster subscriber failed on %s", kind, exc_info=True)
+
+    # --- today: session.add_listener(fn(name, payload)) ---------------------------------
+    def listener(self, name: str, payload) -> None:
+        try:
+            if name == "cell_start":
+                self.cell_started(payload.window.start.wall)
+            elif name == "cell_end":
+                self.cell_ended(payload.execution_count, payload.ended_at.timestamp())
+        except Exception:
+            log.debug("jupyter-carbon: cluster listener failed on %s", name, exc_info=True)
+
+
+def attach(session) -> ClusterSubscriber:
+    """Wire a subscriber into today's session (one line to change after the refactor)."""
+    sub = ClusterSubscriber(session)
+    session.add_listener(sub.listener)
+    return sub
+
+
+def detach(session, sub: ClusterSubscriber, *, stop: bool = False) -> None:
+    """Unwire ``sub``; with ``stop``, also stop measuring the cluster (at unload)."""
+    session.remove_listener(sub.listener)
+    if stop:
+        sub.close()
+
+
+def merge_row(row: dict[str, Any], part: ClusterPart, pue: float, g_per_kwh: float) -> dict[str, Any]:
+    """A copy of ``row`` (typed values, before formatting) with the cluster part added:
+    the component energies (kWh, before PUE), ``energy_consumed`` and ``emissions`` (with
+    PUE, at the row's intensity), ``emissions_rate``, and the four ``cluster_*`` columns.
+    The component methods gain the cluster's (``rapl+tdp-model``); a component is
+    measured only if both parts are."""
+    out = dict(row)
+    for comp, j in part.by_component.items():
+        if j <= 0 and comp not in part.methods:
+            continue
+        out[f"{comp}_energy"] = _num(out.get(f"{comp}_energy")) + j / J_PER_KWH
+        m = part.methods.get(comp)
+        if m:
+            mine = out.get(f"{comp}_method") or ""
+            out[f"{comp}_method"] = "+".join(dict.fromkeys(x for x in f"{mine}+{m}".split("+") if x))
+        if comp in part.measured:
+            mine_measured = out.get(f"{comp}_measured")
+            out[f"{comp}_measured"] = part.measured[comp] and mine_measured in (None, "", True, "true")
+    kwh = part.energy_kwh(pue)
+    out["energy_consumed"] = _num(out.get("energy_consumed")) + kwh
+    out["emissions"] = _num(out.get("emissions")) + kwh * g_per_kwh / 1000.0
+    dur = _num(out.get("duration"))
+    if dur > 0:
+        out["emissions_rate"] = out["emissions"] / dur
+    out.update(part.columns(pue))
+    return out
+
+
+def _num(v) -> float:
+    try:
+        return float(v) if v not in (None, "") else 0.0
+    except (TypeError, ValueError):
+        return 0.0
