@@ -322,9 +322,8 @@ cluster = LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashbo
                        env={"JUPYTER_CARBON_HOST_ID": "sim-k", "JUPYTER_CARBON_CPU_TDP": "100",
                             "JUPYTER_CARBON_POWERCAP_ROOT": os.environ["JC_TEST_EMPTY"]})
 client = Client(cluster)
-from jupyter_carbon.extension import get_session
-from jupyter_carbon.cluster.subscriber import attach
-sub = attach(get_session(get_ipython()))""",
+from jupyter_carbon.magics import magics_of
+sub = magics_of(get_ipython()).ext.cluster""",
     "time.sleep(3)  # the first cell with the client connects the meters",
     """def burn(s):
     t, x = time.perf_counter() + s, 0
@@ -358,8 +357,18 @@ def test_a_cell_in_a_real_kernel_gets_its_cluster_part(notebook_dir, monkeypatch
     assert part["complete"], part["reason"]
     assert (part["workers"], part["hosts"]) == (2, 1)
     assert part["cpu_j"] > 0 and part["kwh"] >= part["cpu_j"] / 3.6e6
-    rows = Path(notebook_dir / "analysis.carbon.csv").read_text().splitlines()
-    assert len(rows) == 1 + len(KERNEL_CELLS)  # every cell still has its row
+    import csv
+
+    with open(notebook_dir / "analysis.carbon.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == len(KERNEL_CELLS)  # every cell still has its row
+    burn = [r for r in rows if r["cluster_workers"] == "2" and float(r["cluster_energy"] or 0) > 0]
+    assert len(burn) >= 1, rows  # the CSV row of the busy cell carries its cluster part
+    r = burn[0]
+    assert r["cluster_complete"] == "true" and r["cluster_hosts"] == "1"
+    local = sum(float(r[f"{c}_energy"] or 0) for c in ("cpu", "gpu", "ram"))
+    assert float(r["energy_consumed"]) >= float(r["cluster_energy"])  # included, not beside
+    assert local > 0
 
 
 def test_jc_track_style_windows_find_the_default_client_and_detach_cleanly(env):

@@ -44,6 +44,8 @@ class CellRecord:
     label: str | None
     status: str
     measurement: Measurement
+    #: Futures of row updates completed after the cell (see ``events.CellEnding``).
+    late: list[Any] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def duration_s(self) -> float:

@@ -19,6 +19,14 @@ class CellStarted(NamedTuple):
     cell: RunningCell
 
 
+class CellEnding(NamedTuple):
+    """The record is made and no output has seen it: a contributor whose part of the row
+    completes later (a cluster's energy) appends a Future to ``record.late``; it resolves
+    to ``update(row, record) -> row``."""
+
+    record: CellRecord
+
+
 class CellEnded(NamedTuple):
     record: CellRecord
     cell: RunningCell
@@ -47,5 +55,5 @@ class SessionClosing(NamedTuple):
     pass
 
 
-Event = Union[CellStarted, CellEnded, SampleTaken, SettingsChanged, MeterStopping, MeterStarted,
+Event = Union[CellStarted, CellEnding, CellEnded, SampleTaken, SettingsChanged, MeterStopping, MeterStarted,
               SessionClosing]

@@ -32,6 +32,7 @@ class CarbonExtension:
         self.outputs: list[Any] = []
         self.cell_log: CellLog | None = None
         self.widget: WidgetOutput | None = None
+        self.cluster: Any = None
 
     @property
     def active(self) -> bool:
@@ -110,8 +111,12 @@ class CarbonExtension:
 
     def _attach_outputs(self, session: CarbonSession) -> None:
         self.cell_log = CellLog(session)
+        from .cluster.subscriber import ClusterSubscriber
+
+        self.cluster = ClusterSubscriber(session)  # imports no Dask until a client is active
+        session.subscribe(self.cluster)
         self.outputs = [self.cell_log, SamplesOutput(session), FootprintPrinter(session),
-                        ProcessMeterLink(session)]
+                        ProcessMeterLink(session), self.cluster]
 
     # --- what the magics show ----------------------------------------------------------------
     def status_line(self) -> str:

@@ -18,7 +18,7 @@ from .cells import CellOptions, CellRecord, RunningCell, Totals
 from .config import SENSOR_OPTIONS, Settings
 from .engine.meter import Meter
 from .engine.sample import Sample
-from .events import (CellEnded, CellStarted, Event, MeterStarted, MeterStopping, SampleTaken,
+from .events import (CellEnded, CellEnding, CellStarted, Event, MeterStarted, MeterStopping, SampleTaken,
                      SessionClosing, SettingsChanged)
 from .intensity.model import Intensity
 from .intensity.policy import IntensityPolicy
@@ -158,6 +158,7 @@ class CarbonSession:
         rec = CellRecord(cell.execution_count, cell.cell_id, opts.label, status, m)
         self.totals.add(m)
         self.history.append(rec)
+        self._emit(CellEnding(rec))
         self._emit(CellEnded(rec, cell))
         self._tell_failures()
         self.announcer.flush()

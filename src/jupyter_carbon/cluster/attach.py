@@ -14,7 +14,8 @@ import time
 from concurrent.futures import Future
 from typing import Any
 
-from .collector import ClusterCollector, _client_gone
+from .collector import ClusterCollector
+from .protocol import client_gone
 from .detect import active_client
 from .window import ClusterWindow
 
@@ -32,7 +33,7 @@ def collector_for(client, **options: Any) -> ClusterCollector:
         if col is None or (col.state == "failed" and col.retryable):
             col = _collectors[client.id] = ClusterCollector(client, **options).start()
         for cid, other in list(_collectors.items()):
-            if other is not col and _client_gone(other.client):
+            if other is not col and client_gone(other.client):
                 other.detach()
                 del _collectors[cid]
         return col

@@ -1,13 +1,12 @@
 """The client side: connects a Dask client to the cluster's meters and turns their reports
 into each window's cluster part.
 
-Nothing here runs on the user's thread except ``open``/``close`` (a few microseconds:
-no I/O, no round trip, no lock; they queue the edge for the other threads). Connecting
-(registering the plugins, measuring the clock offset to the scheduler) runs on a
-short-lived helper thread; messages arrive on the Dask
-client's own event-loop thread; a finisher thread completes each closed window when every
-metered host has reported past its end, or at its deadline (``interval + grace_s`` after
-the end) as partial, and runs the callbacks there.
+Nothing here runs on the user's thread except ``open``/``close`` (a few microseconds: no
+I/O, no round trip, no lock; they queue the edge for the other threads). Connecting
+(registering the plugins, measuring the clock offset to the scheduler) runs on a helper
+thread; messages arrive on the Dask client's event-loop thread; a finisher thread completes
+each closed window when every metered host has reported past its end, or at its deadline
+(``interval + grace_s`` after the end) as partial, and runs the callbacks there.
 """
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ from typing import Callable
 from .clock import Offset
 from .identity import host_id
 from .part import ClusterPart
-from .protocol import client_topic
+from .protocol import client_gone, client_topic, one_line
 from .window import ClusterWindow
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,12 @@ class ClusterCollector:
     def __init__(self, client, *, interval: float = 1.0, gpu: bool = True, skip_local: bool = True,
                  grace_s: float = 2.0, say: Callable[[str], None] | None = None,
                  local_host: str | None = None):
-        self.client = client
-        self.client_id = client.id
-        self.interval, self.gpu, self.grace_s = float(interval), gpu, float(grace_s)
-        self.skip_local = skip_local
+        self.client, self.client_id = client, client.id
+        self.interval, self.gpu, self.grace_s, self.skip_local = float(interval), gpu, float(grace_s), skip_local
         self.local = local_host or host_id()
         self.say = say or (lambda msg: log.warning("jupyter-carbon: %s", msg))
         self.state = "new"  # new, connecting, ready, failed, closed
-        self.problem: str | None = None
+        self.problem: str | None = None  # why it failed
         self.retryable = False  # failed for a passing reason: the next window tries again
         self.offset: Offset | None = None
         self.descriptors: dict[str, dict] = {}
@@ -49,8 +46,7 @@ class ClusterCollector:
         self.last: dict[str, list] = {}  # host -> its latest report (scheduler clock)
         self._names: dict[int, str] = {}  # the scheduler's host numbers
         self._watts: dict[str, float] = {}  # host -> whole-host power between its last reports
-        self.messages = 0
-        self.handler_cpu_s = 0.0
+        self.messages, self.handler_cpu_s = 0, 0.0
         self._cond = threading.Condition(threading.Lock())
         self._early: list[dict] = []  # messages before the clock offset is known
         self._open: list[ClusterWindow] = []
@@ -58,11 +54,10 @@ class ClusterCollector:
         self._edges: deque = deque()  # (window, end or None, Future): the user's thread appends
         self._wake = threading.Event()  # the finisher's: a closed window, a message, a stop
         self._idle = True  # the finisher sleeps without a deadline (no pending window)
-        self._host_said: set[str] = set()
+        self._host_said: set[str] = set()  # hosts, and messages, said once
         self._said: set[str] = set()
         self._missing_said = False
         self._finisher: threading.Thread | None = None
-
     # --- connecting (helper thread) -------------------------------------------------
     def start(self) -> ClusterCollector:
         if self.state == "new":
@@ -84,14 +79,14 @@ class ClusterCollector:
                 c.register_plugin(ClusterSchedulerPlugin(self.interval))
             except Exception as exc:
                 return self._fail(f"the Dask scheduler cannot run jupyter-carbon's plugin "
-                                  f"({_one_line(exc)}); {INSTALL_HINT}")
+                                  f"({one_line(exc)}); {INSTALL_HINT}")
             try:
                 c.subscribe_topic(client_topic(self.client_id), self._on_event)
                 t0 = time.time()
                 info = c.run_on_scheduler(subscribe, client=self.client_id)
                 t1 = time.time()
             except Exception as exc:
-                return self._fail(f"could not subscribe to the cluster's meters ({_one_line(exc)})")
+                return self._fail(f"could not subscribe to the cluster's meters ({one_line(exc)})")
             if info or self.state != "connecting":
                 break
             time.sleep(0.1)
@@ -113,7 +108,7 @@ class ClusterCollector:
             c.register_plugin(HostMeterPlugin(self.interval, self.gpu))
         except Exception as exc:  # typically: jupyter_carbon not importable on the workers
             self._missing_said = True
-            self._say(f"the Dask workers cannot run jupyter-carbon's meter ({_one_line(exc)}); "
+            self._say(f"the Dask workers cannot run jupyter-carbon's meter ({one_line(exc)}); "
                       f"{INSTALL_HINT}")
         if self.state == "connecting":
             self.state = "ready"
@@ -251,7 +246,7 @@ class ClusterCollector:
             with self._cond:
                 self._take_edges()
                 now = time.time()
-                if self.state != "closed" and _client_gone(self.client):
+                if self.state != "closed" and client_gone(self.client):
                     self.state = "closed"  # the user closed the client: nothing more will come
                     self.problem = self.problem or "the Dask client closed"
                 closed = self.state in ("closed", "failed")
@@ -291,7 +286,7 @@ class ClusterCollector:
         was = self.state
         self.state = "closed"
         self._wake.set()
-        if was in ("ready", "connecting") and not _client_gone(self.client):
+        if was in ("ready", "connecting") and not client_gone(self.client):
             threading.Thread(target=self._unsubscribe, daemon=True).start()
 
     def _unsubscribe(self) -> None:
@@ -303,10 +298,3 @@ class ClusterCollector:
         except Exception:
             log.debug("jupyter-carbon: unsubscribing failed", exc_info=True)
 
-
-def _client_gone(client) -> bool:
-    return str(getattr(client, "status", "")) in ("closing", "closed")
-
-
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]

@@ -36,7 +36,7 @@ class HostLoad:
                 return self._tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
             except (OSError, ValueError, IndexError):
                 log.debug("reading /proc/stat failed; using psutil", exc_info=True)
-        import psutil  # type: ignore[import-untyped]
+        import psutil
 
         t = psutil.cpu_times()
         return float(t.user + getattr(t, "nice", 0.0) + t.system + getattr(t, "irq", 0.0)

@@ -39,3 +39,11 @@ DEFAULT_BIN_S = 0.1
 
 def client_topic(client_id: str) -> str:
     return f"jupyter-carbon-{client_id}"
+
+
+def client_gone(client) -> bool:
+    return str(getattr(client, "status", "")) in ("closing", "closed")
+
+
+def one_line(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]

@@ -275,7 +275,7 @@ class ClusterSchedulerPlugin(SchedulerPlugin):
 
 def _size(msg) -> int:
     try:
-        import msgpack  # type: ignore[import-untyped]
+        import msgpack
 
         return len(msgpack.dumps(msg))
     except Exception:

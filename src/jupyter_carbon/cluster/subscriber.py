@@ -1,15 +1,10 @@
 """The session subscriber: opens a cluster window at each cell's start and gives, at its
 end, a Future of the cell's cluster part; ``merge_row`` adds that part to a row.
 
-Wiring after the session refactor (issue 13), one subscriber among the others::
-
-    sub = ClusterSubscriber(session)
-    session.subscribe(sub)        # CellStarted -> window opens; CellEnded -> sub.pending
-
-and the row writer holds a cell's row until ``sub.pending_for(record)`` is done (at most
-the report interval + 2 s after the cell's end; the Future's callback runs on a
-background thread), then writes ``merge_row(row, part, pue, g_per_kwh)``. Until then,
-``attach(session)`` wires the same object through today's ``add_listener``.
+One subscriber among the others (``session.subscribe(sub)``): ``CellStarted`` opens a
+window; at ``CellEnding`` the cell's record gets a late part (``record.late``), which the
+CSV output waits for (at most the report interval + 2 s after the cell's end, on a
+background thread) before it writes the row with ``merge_row``.
 """
 from __future__ import annotations
 
@@ -79,6 +74,9 @@ class ClusterSubscriber:
         """The session ends (``%unload_ext``): stop measuring the cluster; the scheduler
         plugin removes the workers' meters when no other client uses them."""
         self._span = None
+        unsubscribe = getattr(self.session, "unsubscribe", None)
+        if unsubscribe is not None:
+            unsubscribe(self)
         from .attach import detach_all
 
         detach_all()
@@ -89,37 +87,30 @@ class ClusterSubscriber:
         try:
             if kind == "CellStarted":
                 self.cell_started(event.cell.window.start.wall)
-            elif kind == "CellEnded":
+            elif kind == "CellEnding":
                 rec = event.record
-                self.cell_ended(rec.execution_count, rec.measurement.ended_at.timestamp())
+                fut = self.cell_ended(rec.execution_count, rec.measurement.ended_at.timestamp())
+                if fut is not None:
+                    rec.late.append(row_update(fut))
             elif kind == "SessionClosing":
                 self.close()
         except Exception:
             log.debug("jupyter-carbon: cluster subscriber failed on %s", kind, exc_info=True)
 
-    # --- today: session.add_listener(fn(name, payload)) ---------------------------------
-    def listener(self, name: str, payload) -> None:
+
+def row_update(fut: Future) -> Future:
+    """A Future of ``update(row, record) -> row`` adding the cluster part to a cell's row."""
+    out: Future = Future()
+
+    def done(f: Future) -> None:
         try:
-            if name == "cell_start":
-                self.cell_started(payload.window.start.wall)
-            elif name == "cell_end":
-                self.cell_ended(payload.execution_count, payload.ended_at.timestamp())
-        except Exception:
-            log.debug("jupyter-carbon: cluster listener failed on %s", name, exc_info=True)
-
-
-def attach(session) -> ClusterSubscriber:
-    """Wire a subscriber into today's session (one line to change after the refactor)."""
-    sub = ClusterSubscriber(session)
-    session.add_listener(sub.listener)
-    return sub
-
-
-def detach(session, sub: ClusterSubscriber, *, stop: bool = False) -> None:
-    """Unwire ``sub``; with ``stop``, also stop measuring the cluster (at unload)."""
-    session.remove_listener(sub.listener)
-    if stop:
-        sub.close()
+            part = f.result()
+            out.set_result(lambda row, rec: merge_row(row, part, rec.measurement.pue,
+                                                      rec.measurement.intensity.g_per_kwh))
+        except Exception as exc:
+            out.set_exception(exc)
+    fut.add_done_callback(done)
+    return out
 
 
 def merge_row(row: dict[str, Any], part: ClusterPart, pue: float, g_per_kwh: float) -> dict[str, Any]:

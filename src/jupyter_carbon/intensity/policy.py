@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The settings have already read (and checked) JUPYTER_CARBON_COUNTRY and _REGION: the
+# resolver must not read them again behind the settings' back.
+_ENV: dict[str, str] = {}
+
 
 class CellOverrides(Protocol):
     """What a ``%%carbon`` cell may override (``session.CellOptions``)."""
@@ -44,7 +48,7 @@ class IntensityPolicy:
         live = self.live_provider()
         if live is None and self._cache and self._cache[0] == key:
             return self._cache[1]
-        value = resolve(intensity=explicit, country=country, region=s["region"], live=live)
+        value = resolve(intensity=explicit, country=country, region=s["region"], live=live, env=_ENV)
         if live is None:
             self._cache = (key, value)
         return value
@@ -81,8 +85,10 @@ class IntensityPolicy:
         s = self.settings
         try:
             r = resolve_detailed(intensity=s["intensity"], country=s["country"], region=s["region"],
-                                 live=self.live_provider())
+                                 live=self.live_provider(), env=_ENV)
             line = describe(r.intensity, via=r.country_via)
+            if r.notes:
+                line += " · " + "; ".join(r.notes)
         except Exception:
             log.debug("intensity resolution failed; describing the cached figure", exc_info=True)
             line = describe(self.for_cell())

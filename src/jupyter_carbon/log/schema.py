@@ -46,7 +46,7 @@ NOTEBOOK_COLUMNS = (
     "notebook", "session_id", "execution_count", "cell_id", "label", "status",
     "started_at", "ended_at", "intensity", "intensity_source",
     "cpu_method", "gpu_method", "ram_method", "cpu_measured", "gpu_measured", "ram_measured",
-    "energy_above_idle",
+    "energy_above_idle", "cluster_hosts", "cluster_workers", "cluster_energy", "cluster_complete",
 )
 COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS
 
@@ -233,4 +233,4 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         row[f"{comp}_energy"] = c.energy_j / J_PER_KWH
         row[f"{comp}_method"] = method
         row[f"{comp}_measured"] = c.measured
-    return {k: fmt(row[k]) for k in COLUMNS}
+    return {k: fmt(row.get(k)) for k in COLUMNS}

@@ -1,20 +1,24 @@
 """The per-cell CSV: one row per ended cell, written and flushed at the cell end."""
 from __future__ import annotations
 
+import atexit
 import logging
 import os
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from ..events import CellEnded, Event, MeterStarted, SettingsChanged
 from ..log.csvlog import CsvLog
-from ..log.paths import log_paths
-from ..log.schema import CellInfo, HostInfo, make_row
+from ..log.paths import log_paths, samples_path_for
+from ..log.schema import CellInfo, HostInfo, fmt, make_row
 from ..session import CarbonSession
 
 log = logging.getLogger(__name__)
 
 RETRY_S = 5.0
+LATE_WAIT_S = 3.0  # at close, what rows waiting for a late part may wait in all
 
 
 def configured_paths(session: CarbonSession) -> tuple[Path, Path, str | None]:
@@ -23,7 +27,7 @@ def configured_paths(session: CarbonSession) -> tuple[Path, Path, str | None]:
     configured = session.settings["log"]
     if configured:
         csv_path = Path(os.path.expanduser(configured))
-        return csv_path, csv_path.with_name(csv_path.name.replace(".csv", "") + "-samples.csv"), None
+        return csv_path, samples_path_for(csv_path), None
     return log_paths(session.notebook, session.kernel_id, Path.cwd())
 
 
@@ -33,11 +37,13 @@ class CellLog:
         self.log: CsvLog
         self._host: HostInfo | None = None
         self._follower: Any = None
+        self._late: set[LateRow] = set()  # rows waiting for their late parts
         if session.kernel_id and not session.settings["log"]:
             from ..log.follow import NotebookFollower
 
             self._follower = NotebookFollower(session.kernel_id)
         self._open()
+        atexit.register(self.finish_late)  # before the CSV's own exit hook (atexit is LIFO)
         session.subscribe(self.handle)
         session.add_chore(self.retry, RETRY_S)  # a row kept pending (a lock held elsewhere)
 
@@ -50,6 +56,10 @@ class CellLog:
         csv_path, _samples, note = configured_paths(s)
         if note:
             s.say_once(note)
+        old = getattr(self, "log", None)
+        if old is not None:
+            old.move_to(csv_path)  # pending rows follow; the old file is kept as it is
+            return
         self.log = CsvLog(csv_path, announce=s.say_once)
         self.log.open()  # the status line then names the file rows really go to
 
@@ -90,19 +100,86 @@ class CellLog:
             info = CellInfo(str(s.notebook) if s.notebook else "", s.session_id, rec.execution_count,
                             rec.cell_id or "", rec.label or "", rec.status, s.settings["project_name"],
                             s.run_id)
-            self.log.append(make_row(rec.measurement, info, self.host()))
+            row = make_row(rec.measurement, info, self.host())
         except Exception as exc:  # the log must never break the user's cell
-            log.debug("writing the cell row failed", exc_info=True)
+            log.debug("making the cell row failed", exc_info=True)
             s.say_once(f"could not write the carbon log row: {exc}")
+            return
+        if rec.late:  # parts completed after the cell (a cluster's energy): written then
+            late = LateRow(self, row, rec)
+            self._late.add(late)
+            late.wait()
+        else:
+            self.append(row)
+
+    def append(self, row: dict[str, str]) -> None:
+        try:
+            self.log.append(row)
+        except Exception as exc:
+            log.debug("writing the cell row failed", exc_info=True)
+            self.session.say_once(f"could not write the carbon log row: {exc}")
 
     def retry(self) -> None:
         """Write rows left pending (the sampler's chore: never on the user's thread)."""
         self.log.retry_pending()
 
+    def finish_late(self, wait_s: float = LATE_WAIT_S) -> None:
+        """Write every row still waiting for a late part, waiting at most ``wait_s`` in all
+        (at close and at interpreter exit): no row is lost for a part that did not come."""
+        deadline = time.monotonic() + wait_s
+        for late in list(self._late):
+            for fut in list(late.record.late):
+                try:
+                    fut.result(timeout=max(deadline - time.monotonic(), 0.0))
+                except Exception:
+                    log.debug("a late part did not complete in time", exc_info=True)
+            late.write()
+
     def close(self) -> None:
+        self.finish_late()
+        atexit.unregister(self.finish_late)
         self.session.remove_chore(self.retry)
         self.session.unsubscribe(self.handle)
         try:
             self.log.close()
         except Exception:
             log.debug("closing the cell log failed", exc_info=True)
+
+
+class LateRow:
+    """A row written when every late part of its record has completed (on the thread that
+    completes the last one), or at close with the parts that did; a part that failed leaves
+    the row as it was, logged."""
+
+    def __init__(self, out: CellLog, row: dict[str, str], record: Any):
+        self.out, self.row, self.record = out, row, record
+        self._left = len(record.late)
+        self._lock = threading.Lock()
+        self._written = False
+
+    def wait(self) -> None:
+        for fut in list(self.record.late):
+            fut.add_done_callback(self._done)
+
+    def _done(self, _fut: Any) -> None:
+        with self._lock:
+            self._left -= 1
+            if self._left:
+                return
+        self.write()
+
+    def write(self) -> None:
+        with self._lock:
+            if self._written:
+                return
+            self._written = True
+        row: dict[str, Any] = dict(self.row)
+        for fut in self.record.late:
+            if not fut.done():
+                continue
+            try:
+                row = fut.result()(row, self.record)
+            except Exception:
+                log.debug("a late part of a row failed", exc_info=True)
+        self.out.append({k: fmt(v) for k, v in row.items()})
+        self.out._late.discard(self)

@@ -43,6 +43,8 @@ class SamplesOutput:
             self.log = None
             return
         _csv, path, _note = configured_paths(s)
+        if self.log is not None:
+            self.log.close()  # a final bounded attempt at what the old file kept pending
         sensors = meter.sensors
         self.log = SamplesLog(path, [x.component for x in sensors],
                               [x.name for x in sensors if x.component == "gpu"], announce=s.say_once)
@@ -98,8 +100,11 @@ class SamplesOutput:
         total = 0.0
         for ch, w in zip(meter.channels, sample.watts):
             comp = ch.sensor.component
+            if ch.failed:  # unknown, not 0 W
+                row.setdefault(f"{comp}_power", None)
+                continue
             key = f"{comp}_power"
-            row[key] = row.get(key, 0.0) + w
+            row[key] = (row.get(key) or 0.0) + w
             total += w
             if comp == "gpu":
                 row[f"{_slug(ch.sensor.name)}_power"] = w
@@ -108,6 +113,8 @@ class SamplesOutput:
 
     def close(self) -> None:
         self.flush()
+        if self.log is not None:
+            self.log.close()
         atexit.unregister(self.flush)
         self.session.remove_chore(self.flush)
         self.session.unsubscribe(self.handle)
