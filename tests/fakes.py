@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 
 def make_powercap(root: Path, zones: dict[str, dict]) -> Path:
@@ -31,10 +32,18 @@ def set_counter(root: Path, zone: str, uj: int) -> None:
 
 
 class FakeGpu:
+    """One GPU of the fake driver. ``instant``: it has the NVML_FI_DEV_POWER_INSTANT field;
+    ``procs``: {pid: bytes of GPU memory} of its compute processes; ``util``: per-process
+    utilisation samples [(pid, smUtil, timestamp_us)] NVML would return."""
+
     def __init__(self, name="NVIDIA H100 80GB HBM3", uuid="GPU-0000", energy_mj=0, power_mw=100_000,
-                 counter=True):
+                 counter=True, instant=True, avg_power_mw=None):
         self.name, self.uuid = name, uuid
         self.energy_mj, self.power_mw, self.counter = energy_mj, power_mw, counter
+        self.instant = instant
+        self.avg_power_mw = avg_power_mw  # what nvmlDeviceGetPowerUsage says (a 1 s average)
+        self.procs: dict[int, int] = {}
+        self.util: list[tuple[int, int, int]] = []
         self.fail = None  # an exception to raise on the next reads
 
 
@@ -56,13 +65,46 @@ def patch_nvml(monkeypatch, gpus: list[FakeGpu]):
 
     def energy(g):
         check(g)
+        count("energy")
         if not g.counter:
             raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_SUPPORTED)
         return g.energy_mj
 
     def power(g):
         check(g)
-        return g.power_mw
+        count("power")
+        return g.avg_power_mw if g.avg_power_mw is not None else g.power_mw
+
+    def count(name):
+        state[name] = state.get(name, 0) + 1
+
+    def fields(g, ids):
+        check(g)
+        count("fields")
+        out = []
+        for fid in ids:
+            v = pynvml.c_nvmlFieldValue_t()
+            v.fieldId = fid
+            if fid == pynvml.NVML_FI_DEV_POWER_INSTANT and g.instant:
+                v.nvmlReturn = pynvml.NVML_SUCCESS
+                v.value.uiVal = g.power_mw
+            else:
+                v.nvmlReturn = pynvml.NVML_ERROR_NOT_SUPPORTED
+            out.append(v)
+        return out
+
+    def running(g):
+        check(g)
+        count("procs")
+        return [SimpleNamespace(pid=p, usedGpuMemory=m) for p, m in g.procs.items()]
+
+    def utilisation(g, since):
+        check(g)
+        count("util")
+        got = [SimpleNamespace(pid=p, smUtil=u, timeStamp=t) for p, u, t in g.util if t > since]
+        if not got:
+            raise pynvml.NVMLError(pynvml.NVML_ERROR_NOT_FOUND)
+        return got
 
     monkeypatch.setattr(pynvml, "nvmlInit", lambda: state.__setitem__("init", state["init"] + 1))
     monkeypatch.setattr(pynvml, "nvmlShutdown", lambda: state.__setitem__("shutdown", state["shutdown"] + 1))
@@ -72,4 +114,7 @@ def patch_nvml(monkeypatch, gpus: list[FakeGpu]):
     monkeypatch.setattr(pynvml, "nvmlDeviceGetUUID", lambda g: g.uuid)
     monkeypatch.setattr(pynvml, "nvmlDeviceGetTotalEnergyConsumption", energy)
     monkeypatch.setattr(pynvml, "nvmlDeviceGetPowerUsage", power)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetFieldValues", fields)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetComputeRunningProcesses", running)
+    monkeypatch.setattr(pynvml, "nvmlDeviceGetProcessUtilization", utilisation)
     return state

@@ -27,6 +27,8 @@ class RunningCell:
     options: CellOptions = field(default_factory=CellOptions)
     summary: bool | None = None  # %%carbon: True shows a summary at the end; False is --quiet
     live: Any = None  # the %%carbon live line, finished when the cell ends
+    #: The kernel's energy since the previous cell ended (``idle_energy_before``), or None.
+    between: Measurement | None = None
 
     @property
     def label(self) -> str | None:
@@ -46,6 +48,8 @@ class CellRecord:
     measurement: Measurement
     #: Futures of row updates completed after the cell (see ``events.CellEnding``).
     late: list[Any] = field(default_factory=list, compare=False, repr=False)
+    #: What the kernel was charged between the previous cell's end and this cell's start.
+    between: Measurement | None = None
 
     @property
     def duration_s(self) -> float:
@@ -70,15 +74,40 @@ class CellRecord:
 
 @dataclass
 class Totals:
+    """The cells' totals, and apart from them what the kernel was charged between cells;
+    the session's total is both (``session_kwh``): the sum of the rows' ``energy_consumed``
+    and ``idle_energy_before``."""
+
     cells: int = 0
     energy_j: float = 0.0
     energy_kwh: float = 0.0
     emissions_kg: float = 0.0
     duration_s: float = 0.0
+    between_j: float = 0.0
+    between_kwh: float = 0.0
+    between_kg: float = 0.0
+    embodied_kg: float = 0.0
+    machine_kwh: float = 0.0
 
-    def add(self, m: Measurement) -> None:
+    def add(self, m: Measurement, between: Measurement | None = None) -> None:
         self.cells += 1
         self.energy_j += m.energy_j
         self.energy_kwh += m.energy_kwh
         self.emissions_kg += m.emissions_kg
         self.duration_s += m.duration_s
+        self.embodied_kg += m.embodied_kg or 0.0
+        self.machine_kwh += m.machine_energy_kwh
+        if between is not None:
+            self.between_j += between.energy_j
+            self.between_kwh += between.energy_kwh
+            self.between_kg += between.emissions_kg
+            self.embodied_kg += between.embodied_kg or 0.0
+            self.machine_kwh += between.machine_energy_kwh
+
+    @property
+    def session_kwh(self) -> float:
+        return self.energy_kwh + self.between_kwh
+
+    @property
+    def session_kg(self) -> float:
+        return self.emissions_kg + self.between_kg

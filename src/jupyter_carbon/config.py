@@ -63,6 +63,16 @@ def _choice(*choices):
     return parse
 
 
+def _embodied(v) -> str:
+    """on / off, or the machine's total embodied emissions in kg CO2e (kept as text)."""
+    s = str(v).strip().lower()
+    if s in ("1", "true", "yes", "on", "auto", ""):
+        return "on"
+    if s in ("0", "false", "no", "off", "none"):
+        return "off"
+    return format(_float_range(0, 1e7, "embodied (kg CO2e)")(s), "g")
+
+
 def _text(v) -> str:
     return str(v).strip()
 
@@ -146,8 +156,13 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("cpu_tdp", None, _optional(_float_range(1, 2000, "cpu_tdp")),
            "CPU TDP in watts for the CPU model (default: looked up from the CPU name)", CFloat),
     Option("ram_w_per_gb", 3.0 / 8.0, _float_range(0, 10, "ram_w_per_gb"), "RAM model power per GB", CFloat),
-    Option("tracking_mode", "machine", _choice("machine", "process"),
-           "machine: whole-machine power; process: this kernel's share (models only)"),
+    Option("tracking_mode", "kernel", _choice("kernel", "machine", "process"),
+           "kernel: the machine's energy split by this kernel's process tree's share (CPU time, memory, "
+           "GPU use); machine: the whole machine; process: this process alone (models only)"),
+    Option("gpu_sync", True, _bool, "synchronise the GPUs the kernel initialised before a cell's end "
+           "snapshot, so asynchronous GPU work lands in the cell that launched it", Bool),
+    Option("embodied", "on", _embodied, "per-cell share of the hardware's manufacturing emissions "
+           "(embodied_emissions column): on, off, or this machine's total in kg CO2e"),
     Option("project_name", "jupyter-carbon", _label, "project_name column of the CSV"),
 ]}
 

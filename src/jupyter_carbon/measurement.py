@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from .engine.energy import ComponentEnergy, DeviceEnergy, Energy, EnergyFigures, aggregate
+from .engine.energy import ComponentEnergy, DeviceEnergy, Energy, EnergyFigures, MachineFigures, aggregate, kernel_baseline
 from .intensity.model import WORLD_AVERAGE, Intensity
 from .units import J_PER_KWH, fmt_duration, fmt_energy_j, fmt_mass_g
 
 
 @dataclass(frozen=True)
-class Measurement(EnergyFigures):
+class Measurement(EnergyFigures, MachineFigures):
     """Energy and emissions of one window (a cell, a ``%%carbon`` cell, a ``track()`` block)."""
 
     label: str | None
@@ -25,14 +26,27 @@ class Measurement(EnergyFigures):
     intensity: Intensity = WORLD_AVERAGE
     pue: float = 1.0
     baseline_w: dict[str, float] | None = None
+    machine_devices: tuple[DeviceEnergy, ...] | None = None  # see ``Energy``
+    shares: dict[str, Any] | None = None
+    gpu_synced: bool | None = None
+    #: This window's share of the hardware's manufacturing emissions (kg CO2e), apart from
+    #: ``emissions_kg`` and never added to it; None when not computed (``embodied`` off).
+    embodied_kg: float | None = None
     by_component: dict[str, ComponentEnergy] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by_component", aggregate(self.devices, self.duration_s, self.baseline_w))
+        object.__setattr__(self, "by_component", aggregate(
+            self.devices, self.duration_s, kernel_baseline(self.baseline_w, self.devices, self.machine_devices)))
 
     @classmethod
-    def of(cls, e: Energy, intensity: Intensity, pue: float) -> Measurement:
-        return cls(e.label, e.started_at, e.ended_at, e.duration_s, e.devices, intensity, pue, e.baseline_w)
+    def of(cls, e: Energy, intensity: Intensity, pue: float, embodied_kg: float | None = None) -> Measurement:
+        return cls(e.label, e.started_at, e.ended_at, e.duration_s, e.devices, intensity, pue, e.baseline_w,
+                   e.machine_devices, e.shares, e.gpu_synced, embodied_kg)
+
+    @property
+    def machine_energy_kwh(self) -> float:
+        """The whole machine's energy over the window, x PUE (the basis of ``energy_kwh``)."""
+        return self.machine_energy_j / J_PER_KWH * self.pue
 
     @property
     def energy_kwh(self) -> float:

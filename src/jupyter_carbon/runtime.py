@@ -26,7 +26,40 @@ def build_meter(settings: Any, **discover_kwargs: Any) -> tuple[Meter, SensorSet
     setup = discover(gpu=settings["gpu"], cpu_tdp_w=settings["cpu_tdp"],
                      ram_w_per_gb=settings["ram_w_per_gb"], tracking_mode=settings["tracking_mode"],
                      **discover_kwargs)
-    return Meter(setup.sensors, interval=settings["interval"]), setup
+    meter = Meter(setup.sensors, interval=settings["interval"])
+    equip(meter, settings["tracking_mode"], settings["gpu_sync"])
+    return meter, setup
+
+
+def equip(meter: Meter, tracking_mode: str, gpu_sync: bool) -> Meter:
+    """Give ``meter`` its attribution (``kernel`` mode) and its GPU synchronisation."""
+    set_sync(meter, gpu_sync)
+    if tracking_mode == "kernel" and meter.attribution is None:
+        try:
+            meter.attribution = make_attribution(meter)
+        except Exception:  # no /proc, no psutil: the machine's figures, said in the row's mode
+            log.debug("kernel attribution unavailable; charging the machine", exc_info=True)
+    return meter
+
+
+def set_sync(meter: Meter, on: bool) -> None:
+    from .gpusync import sync_devices
+
+    meter.sync = sync_devices if on else None
+
+
+def make_attribution(meter: Meter) -> Any:
+    from .attribution.gpu import GpuUsers
+    from .attribution.share import REFRESH_S, KernelShare
+    from .gpusync import cuda_active
+
+    gpus = [s for s in meter.sensors if s.component == "gpu"]
+    handles = [getattr(s, "_handle", None) for s in gpus]
+    nvml = getattr(gpus[0], "_nvml", None) if gpus else None
+    users = GpuUsers(nvml, handles, cuda_active) if gpus and nvml is not None and None not in handles else None
+    share = KernelShare([s.component for s in meter.sensors], users)
+    meter.sampler.add_chore(share.refresh, REFRESH_S)
+    return share
 
 
 def get_meter(**discover_kwargs: Any) -> Meter:
@@ -35,8 +68,11 @@ def get_meter(**discover_kwargs: Any) -> Meter:
     with _lock:
         if _meter is None:
             interval = discover_kwargs.pop("interval", 1.0)
+            gpu_sync = discover_kwargs.pop("gpu_sync", True)
+            discover_kwargs.setdefault("tracking_mode", "kernel")
             _setup = discover(**discover_kwargs)
             _meter = Meter(_setup.sensors, interval=interval)
+            equip(_meter, discover_kwargs["tracking_mode"], gpu_sync)
             _meter.start()
         return _meter
 
@@ -76,6 +112,9 @@ def shutdown() -> None:
     with _lock:
         if _meter is not None:
             _meter.sampler.stop()
+            close = getattr(_meter.attribution, "close", None)
+            if close is not None:
+                close()
         if _setup is not None:
             _setup.close()
         _meter, _setup = None, None

@@ -18,6 +18,7 @@ from .cells import CellOptions, CellRecord, RunningCell, Totals
 from .config import SENSOR_OPTIONS, Settings
 from .engine.meter import Meter
 from .engine.sample import Sample
+from .engine.window import Window
 from .events import (CellEnded, CellEnding, CellStarted, Event, MeterStarted, MeterStopping, SampleTaken,
                      SessionClosing, SettingsChanged)
 from .intensity.model import Intensity
@@ -57,6 +58,8 @@ class CarbonSession:
         self._rebuild_pending = False
         self.meter: Meter | None = None
         self.setup: SensorSetup | None = None
+        self._between: Window | None = None  # from the last cell's end to the next one's start
+        self._embodied: Any = False  # False: not built yet; None: off
 
     # --- the meter's lifecycle -----------------------------------------------------------
     @property
@@ -85,6 +88,8 @@ class CarbonSession:
         if meter is None:
             return
         self.current = None
+        self._between = None
+        self._embodied = False
         self._emit(MeterStopping(meter))
         meter.sampler.remove_listener(self._on_sample)
         meter.close()
@@ -143,8 +148,18 @@ class CarbonSession:
                    force: bool = False) -> RunningCell | None:
         if self.meter is None or (self.paused and not force):
             self.current = None
+            self._between = None  # an unmeasured cell: the next row's "before" starts after it
             return None
-        self.current = RunningCell(self.meter.begin(), execution_count, cell_id)
+        edge = self.meter.edge()
+        between, self._between = self._between, None
+        before = None
+        if between is not None:
+            try:
+                e = between.end(edge)
+                before = Measurement.of(e, self.intensity, self.pue, self._embodied_for(e))
+            except Exception:
+                log.debug("between-cells window failed", exc_info=True)
+        self.current = RunningCell(self.meter.begin(start=edge), execution_count, cell_id, between=before)
         self._emit(CellStarted(self.current))
         return self.current
 
@@ -154,9 +169,13 @@ class CarbonSession:
             return None
         opts = cell.options
         cell.window.label = opts.label
-        m = Measurement.of(cell.window.end(), self.intensity_for(opts), self.pue_for(opts))
-        rec = CellRecord(cell.execution_count, cell.cell_id, opts.label, status, m)
-        self.totals.add(m)
+        energy = cell.window.end()
+        m = Measurement.of(energy, self.intensity_for(opts), self.pue_for(opts),
+                           self._embodied_for(energy))
+        rec = CellRecord(cell.execution_count, cell.cell_id, opts.label, status, m, between=cell.between)
+        self.totals.add(m, cell.between)
+        if self.meter is not None and cell.window.end_edge is not None:
+            self._between = self.meter.begin("between cells", start=cell.window.end_edge)
         self.history.append(rec)
         self._emit(CellEnding(rec))
         self._emit(CellEnded(rec, cell))
@@ -168,6 +187,22 @@ class CarbonSession:
             self.baseline_w = None  # other sensors: the old idle baseline no longer applies
             self.start()
         return rec
+
+    # --- embodied emissions ----------------------------------------------------------------
+    def _embodied_for(self, e: Any) -> float | None:
+        emb = self._embodied_model()
+        if emb is None:
+            return None
+        gpus = sum(1 for d in e.devices if d.component == "gpu")
+        return emb.window_kg(e.duration_s, e.shares, gpus)
+
+    def _embodied_model(self) -> Any:
+        if self._embodied is False:
+            from .attribution.embodied import from_setting
+
+            gpus = sum(1 for c in (self.meter.channels if self.meter else ()) if c.sensor.component == "gpu")
+            self._embodied = from_setting(self.settings["embodied"], gpus)
+        return self._embodied
 
     def _tell_failures(self) -> None:
         """A sensor that failed is said once, at the cell end after it failed."""
@@ -214,6 +249,12 @@ class CarbonSession:
     def _apply(self, key: str) -> None:
         if key == "interval" and self.meter is not None:
             self.meter.sampler.interval = self.settings[key]
+        elif key == "gpu_sync" and self.meter is not None:
+            from .runtime import set_sync
+
+            set_sync(self.meter, self.settings[key])
+        elif key == "embodied":
+            self._embodied = False
         elif key in SENSOR_OPTIONS:
             self._rebuild_pending = True  # applied when the current cell ends
         self.policy.changed()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from ..sensors.base import COMPONENTS
 from ..units import J_PER_KWH
@@ -69,8 +70,27 @@ class EnergyFigures:
         return sum(parts) if parts else None
 
 
+class MachineFigures:
+    """The machine's own figures beside the kernel's (``machine_*`` columns, the widget)."""
+
+    devices: tuple[DeviceEnergy, ...]
+    machine_devices: tuple[DeviceEnergy, ...] | None
+    duration_s: float
+
+    @property
+    def machine(self) -> dict[str, ComponentEnergy]:
+        """Per component, the whole machine (the same as ``by_component`` outside kernel mode)."""
+        devs = self.machine_devices if self.machine_devices is not None else self.devices
+        return aggregate(devs, self.duration_s, None)
+
+    @property
+    def machine_energy_j(self) -> float:
+        devs = self.machine_devices if self.machine_devices is not None else self.devices
+        return sum(d.energy_j for d in devs)
+
+
 @dataclass(frozen=True)
-class Energy(EnergyFigures):
+class Energy(EnergyFigures, MachineFigures):
     """Energy of one closed (or peeked) window."""
 
     label: str | None
@@ -79,10 +99,32 @@ class Energy(EnergyFigures):
     duration_s: float
     devices: tuple[DeviceEnergy, ...]
     baseline_w: dict[str, float] | None = None
+    #: The whole machine's devices when ``devices`` are this kernel's share of them
+    #: (``tracking_mode=kernel``); None when ``devices`` already are the machine's (or the process's).
+    machine_devices: tuple[DeviceEnergy, ...] | None = None
+    #: The kernel's share per component over the window (cpu, ram: a fraction; gpu: one per GPU).
+    shares: dict[str, Any] | None = None
+    #: True: the GPUs were synchronised before the end snapshot; False: nothing to synchronise;
+    #: None: not asked (``gpu_sync`` off, or a window closed at an edge taken elsewhere).
+    gpu_synced: bool | None = None
     by_component: dict[str, ComponentEnergy] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "by_component", aggregate(self.devices, self.duration_s, self.baseline_w))
+        object.__setattr__(self, "by_component", aggregate(
+            self.devices, self.duration_s, kernel_baseline(self.baseline_w, self.devices, self.machine_devices)))
+
+
+def kernel_baseline(baseline_w: dict[str, float] | None, devices, machine_devices) -> dict[str, float] | None:
+    """The idle baseline scaled by the kernel's share of each component, so that
+    ``energy_above_idle`` compares like with like in kernel mode."""
+    if baseline_w is None or machine_devices is None:
+        return baseline_w
+    out = {}
+    for comp, w in baseline_w.items():
+        k = sum(d.energy_j for d in devices if d.component == comp)
+        m = sum(d.energy_j for d in machine_devices if d.component == comp)
+        out[comp] = w * (k / m) if m > 0 else 0.0
+    return out
 
 
 def aggregate(devices, duration_s: float, baseline_w: dict[str, float] | None) -> dict[str, ComponentEnergy]:

@@ -2,16 +2,36 @@
 
 So a 50 ms cell gets its exact share of a counter whatever the sampling interval; the
 sampler only adds the points in between (for live views and power integration).
+
+When the meter has an ``attribution`` (``tracking_mode=kernel``), each edge also takes a
+mark of what this kernel's process tree used, and the window's devices are the kernel's
+share of the machine's energy; the machine's own figures stay in ``machine_devices``.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 from .channel import Channel
 from .energy import DeviceEnergy, Energy
 from .sample import Sample
+
+
+class Attribution(Protocol):
+    """This kernel's share of the machine (``jupyter_carbon.attribution``), seen from here."""
+
+    def mark(self) -> Any: ...
+    def shares(self, start: Any, end: Any) -> dict[str, Any]: ...
+    def split(self, devices: Sequence[DeviceEnergy], shares: dict[str, Any]) -> tuple[DeviceEnergy, ...]: ...
+
+
+class Edge(NamedTuple):
+    """One edge of a window: every channel's reading and, with an attribution, its mark."""
+
+    sample: Sample
+    mark: Any = None
+    at: datetime | None = None
 
 
 class Source(Protocol):
@@ -21,50 +41,83 @@ class Source(Protocol):
     def channels(self) -> Sequence[Channel]: ...
     @property
     def baseline_w(self) -> dict[str, float] | None: ...
+    @property
+    def attribution(self) -> Attribution | None: ...
+    @property
+    def sync(self) -> Callable[[], bool | None] | None: ...
 
     def snapshot(self, *, edge: bool = False) -> Sample: ...
     def latest(self) -> Sample | None: ...
 
 
+def take_edge(source: Source) -> Edge:
+    """A window edge now: the channels (within the edge budget), then the attribution mark."""
+    sample = source.snapshot(edge=True)
+    attr = source.attribution
+    return Edge(sample, attr.mark() if attr is not None else None, datetime.now(timezone.utc))
+
+
 class Window:
     """An open measurement; ``end()`` closes it, ``peek()`` reads it live without I/O.
 
-    ``before_end`` (e.g. synchronising the GPUs) runs just before the end snapshot.
+    ``before_end`` (default: the meter's ``sync``, which synchronises the GPUs the kernel
+    initialised) runs just before the end snapshot; what it returns (True: synchronised,
+    False: nothing to synchronise, None: not asked) is kept as ``Energy.gpu_synced``.
+    ``start`` may be an edge already taken (the end of the previous window).
     """
 
-    __slots__ = ("source", "label", "started_at", "start", "before_end")
+    __slots__ = ("source", "label", "started_at", "start", "start_edge", "before_end", "end_edge")
 
     def __init__(self, source: Source, label: str | None = None,
-                 before_end: Callable[[], object] | None = None):
+                 before_end: Callable[[], object] | None = None, start: Edge | None = None):
         self.source = source
         self.label = label
         self.before_end = before_end
-        self.started_at = datetime.now(timezone.utc)
-        self.start = source.snapshot(edge=True)
+        edge = start if start is not None else take_edge(source)
+        self.start_edge = edge
+        self.start = edge.sample
+        self.started_at = edge.at or datetime.now(timezone.utc)
+        self.end_edge: Edge | None = None
 
-    def end(self) -> Energy:
-        if self.before_end is not None:
-            self.before_end()
-        return self._measure(self.source.snapshot(edge=True), datetime.now(timezone.utc))
+    def end(self, at: Edge | None = None, *, sync: bool = True) -> Energy:
+        """Close the window (at an edge already taken, or now)."""
+        synced: bool | None = None
+        if at is None and sync:
+            fn = self.before_end if self.before_end is not None else self.source.sync
+            if fn is not None:
+                r = fn()
+                synced = r if isinstance(r, bool) else None
+        edge = at if at is not None else take_edge(self.source)
+        self.end_edge = edge
+        return self._measure(edge.sample, edge.at or datetime.now(timezone.utc), edge.mark, synced)
 
     def peek(self, sample: Sample | None = None) -> Energy:
         """The window so far, from the latest sampler point (or one given): no hardware read."""
         s = sample or self.source.latest()
         if s is None or s.mono < self.start.mono:
             s = self.start
-        return self._measure(s, datetime.fromtimestamp(s.wall, timezone.utc))
+        attr = self.source.attribution
+        mark = attr.mark() if attr is not None and self.start_edge.mark is not None else None
+        return self._measure(s, datetime.fromtimestamp(s.wall, timezone.utc), mark, None)
 
     def so_far(self, sample: Sample | None = None) -> tuple[float, float]:
         """(seconds, joules of every device) up to the latest sampler point (or one given):
-        the two figures a live view shows, without building an Energy."""
+        the two figures a live view shows, without building an Energy. With an
+        attribution, the joules are the kernel's share at the latest sampler mark."""
         s = sample or self.source.latest()
         start = self.start
         if s is None or s.mono <= start.mono:
             return 0.0, 0.0
-        joules = sum(max(now - then, 0.0) for now, then in zip(s.joules, start.joules))
-        return s.mono - start.mono, joules
+        joules = [max(now - then, 0.0) for now, then in zip(s.joules, start.joules)]
+        attr = self.source.attribution
+        if attr is not None:
+            weights = getattr(attr, "live_weights", None)
+            w = weights() if weights is not None else None
+            if w is not None and len(w) == len(joules):
+                return s.mono - start.mono, sum(j * x for j, x in zip(joules, w))
+        return s.mono - start.mono, sum(joules)
 
-    def _measure(self, end: Sample, ended_at: datetime) -> Energy:
+    def _measure(self, end: Sample, ended_at: datetime, end_mark: Any, synced: bool | None) -> Energy:
         start = self.start
         dur = max(end.mono - start.mono, 0.0)
         late = set(start.approx) | set(end.approx)
@@ -74,4 +127,12 @@ class Window:
             s = ch.sensor
             devs.append(DeviceEnergy(s.name, s.component, s.method, s.measured, e,
                                      e / dur if dur > 0 else end.watts[i], ch.failed, i in late))
-        return Energy(self.label, self.started_at, ended_at, dur, tuple(devs), self.source.baseline_w)
+        machine = tuple(devs)
+        attr = self.source.attribution
+        shares: dict[str, Any] | None = None
+        kernel = machine
+        if attr is not None and self.start_edge.mark is not None and end_mark is not None:
+            shares = attr.shares(self.start_edge.mark, end_mark)
+            kernel = attr.split(machine, shares)
+        return Energy(self.label, self.started_at, ended_at, dur, kernel, self.source.baseline_w,
+                      machine_devices=machine if attr is not None else None, shares=shares, gpu_synced=synced)

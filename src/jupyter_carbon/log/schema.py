@@ -18,6 +18,14 @@ Decisions (the README's CSV section should say the same):
   ending ``(failed)``; when only some of its devices failed, the figures are the working
   devices' (a failed one adds nothing after it failed) and the method says ``(1 of 2 failed)``.
 * ``*_measured`` says whether the figure came from hardware (true) or a model (false).
+* ``tracking_mode`` ``kernel``: the component columns are this kernel's share of the machine
+  (see docs/attribution.md); ``machine_*`` are the whole machine's, device energy before PUE
+  except ``machine_energy`` (x PUE, like ``energy_consumed``). ``idle_energy_before`` (kWh,
+  x PUE) is what the kernel was charged since the previous row's cell ended: not part of
+  ``energy_consumed``; a session's total is the sum of both columns. ``embodied_emissions``
+  [kg] covers the same span and is never part of ``emissions``. ``gpu_synced``: true when the
+  GPUs were synchronised before the end snapshot, false when nothing had initialised CUDA,
+  empty when ``gpu_sync`` is off.
 * Floats use ``%.7g``: seven significant digits at every magnitude (a 1e-9 kWh cell keeps
   them), without the float noise of ``repr``. Non-finite values are written empty.
 """
@@ -48,7 +56,12 @@ NOTEBOOK_COLUMNS = (
     "cpu_method", "gpu_method", "ram_method", "cpu_measured", "gpu_measured", "ram_measured",
     "energy_above_idle", "cluster_hosts", "cluster_workers", "cluster_energy", "cluster_complete",
 )
-COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS
+#: Attribution (issue 15), appended so that readers of the older header keep working.
+ATTRIBUTION_COLUMNS = (
+    "machine_cpu_energy", "machine_gpu_energy", "machine_ram_energy", "machine_energy",
+    "idle_energy_before", "embodied_emissions", "gpu_synced",
+)
+COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS + ATTRIBUTION_COLUMNS
 
 _COMPONENTS = ("cpu", "gpu", "ram")
 _INTENSITY_CSV = Path(__file__).resolve().parent.parent / "data" / "intensity.csv"
@@ -66,6 +79,10 @@ class CellInfo:
     status: str = "ok"  # ok | error | interrupted
     project_name: str | None = None
     run_id: str | None = None
+    #: What the kernel was charged between the previous cell and this one: kWh (x PUE, like
+    #: ``energy_consumed``) and kg CO2e of embodied share; None when nothing was measured.
+    idle_energy_before: float | None = None
+    embodied_before: float | None = None
 
 
 @dataclass(frozen=True)
@@ -176,6 +193,12 @@ def utc_iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
+def _embodied(cell_kg: float | None, before_kg: float | None) -> float | None:
+    if cell_kg is None:
+        return None
+    return cell_kg + (before_kg or 0.0)
+
+
 def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     """The row for one cell: exactly ``COLUMNS``, every value already text."""
     it = m.intensity
@@ -213,7 +236,19 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "intensity": float(it.g_per_kwh),
         "intensity_source": it.source,
         "energy_above_idle": above / J_PER_KWH * m.pue if above is not None else None,
+        "idle_energy_before": cell.idle_energy_before,
+        "embodied_emissions": _embodied(m.embodied_kg, cell.embodied_before),
+        "gpu_synced": m.gpu_synced,
     }
+    mode = host.tracking_mode
+    if mode == "kernel" and m.machine_devices is None:
+        row["tracking_mode"] = mode = "machine"  # the attribution was unavailable: say what was done
+    if mode != "process":  # process mode's sensors see this process only: no machine figure
+        machine = m.machine
+        for comp in _COMPONENTS:
+            c = machine.get(comp)
+            row[f"machine_{comp}_energy"] = c.energy_j / J_PER_KWH if c is not None and not c.failed else None
+        row["machine_energy"] = m.machine_energy_kwh
     for comp in _COMPONENTS:
         c = m.by_component.get(comp)
         if c is None:

@@ -97,9 +97,11 @@ class CellLog:
     def write(self, event: CellEnded) -> None:
         s, rec = self.session, event.record
         try:
+            before = rec.between
             info = CellInfo(str(s.notebook) if s.notebook else "", s.session_id, rec.execution_count,
                             rec.cell_id or "", rec.label or "", rec.status, s.settings["project_name"],
-                            s.run_id)
+                            s.run_id, before.energy_kwh if before is not None else None,
+                            before.embodied_kg if before is not None else None)
             row = make_row(rec.measurement, info, self.host())
         except Exception as exc:  # the log must never break the user's cell
             log.debug("making the cell row failed", exc_info=True)

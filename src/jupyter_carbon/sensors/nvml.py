@@ -1,16 +1,28 @@
 """NVIDIA GPUs through NVML: the total-energy counter where the GPU has one (Volta and
-newer), power sampling otherwise. Only the GPUs this process may use are counted.
+newer), instantaneous power sampling otherwise. Only the GPUs this process may use count.
+
+One NVML call per GPU per read: the counter (watts are derived from it by the channel), or
+the ``NVML_FI_DEV_POWER_INSTANT`` field, as Zeus does, because ``nvmlDeviceGetPowerUsage`` is
+a one-second average on recent GPUs (Yang et al. 2024, arXiv 2312.02741). Only where that
+field is missing (old drivers) is the averaged power used (method ``nvml-power-avg``).
+A power-sampled GPU's method is ``nvml-power``: the row says so.
 
 ``pynvml`` (from the ``nvidia-ml-py`` package) is imported and initialised only by
 ``discover_nvml``, never at import of jupyter_carbon.
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 from .base import GPU, Reading, Sensor
+
+log = logging.getLogger(__name__)
+
+COUNTER, INSTANT, AVERAGE = "nvml-energy", "nvml-power", "nvml-power-avg"
 
 
 class NvmlSensor(Sensor):
@@ -18,39 +30,73 @@ class NvmlSensor(Sensor):
     measured = True
     may_block = True  # a GPU that fell off the bus can hold an NVML call for seconds
 
-    def __init__(self, nvml, handle, index: int, name: str, uuid: str, use_counter: bool):
+    def __init__(self, nvml: Any, handle: Any, index: int, name: str, uuid: str, method: str):
         self._nvml = nvml
         self._handle = handle
         self.index = index
         self.uuid = uuid
         self.name = f"{name} #{index}"
-        self.use_counter = use_counter
-        self.method = "nvml-energy" if use_counter else "nvml-power"
+        self.method = method
+        self._field = [nvml.NVML_FI_DEV_POWER_INSTANT] if method == INSTANT else None
+
+    @property
+    def use_counter(self) -> bool:
+        return self.method == COUNTER
 
     def read(self, now: float) -> Reading:
         nv, h = self._nvml, self._handle
-        watts = nv.nvmlDeviceGetPowerUsage(h) / 1000.0
-        if self.use_counter:
-            return Reading(nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0, watts)
-        return Reading(None, watts)
+        if self.method == COUNTER:
+            return Reading(nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0, None)
+        if self._field is not None:
+            return Reading(None, instant_watts(nv, h, self._field))
+        return Reading(None, nv.nvmlDeviceGetPowerUsage(h) / 1000.0)
+
+
+def instant_watts(nv: Any, handle: Any, field_ids: list) -> float:
+    v = nv.nvmlDeviceGetFieldValues(handle, field_ids)[0]
+    ret = getattr(v, "nvmlReturn", 0)
+    if ret:
+        raise nv.NVMLError(ret)
+    return v.value.uiVal / 1000.0
+
+
+def pick_method(nv: Any, handle: Any) -> str | None:
+    """The best way to read this GPU: its energy counter, else instant power, else averaged
+    power; None if it reports no power at all."""
+    try:
+        nv.nvmlDeviceGetTotalEnergyConsumption(handle)
+        return COUNTER
+    except Exception:
+        log.debug("no energy counter", exc_info=True)
+    try:
+        instant_watts(nv, handle, [nv.NVML_FI_DEV_POWER_INSTANT])
+        return INSTANT
+    except Exception:
+        log.debug("no instant power field", exc_info=True)
+    try:
+        nv.nvmlDeviceGetPowerUsage(handle)
+        return AVERAGE
+    except Exception:
+        log.debug("no power reading", exc_info=True)
+        return None
 
 
 @dataclass
 class NvmlDiscovery:
     sensors: list[NvmlSensor] = field(default_factory=list)
     message: str | None = None
-    _nvml: object = None
+    _nvml: Any = None
 
     def close(self) -> None:
         if self._nvml is not None:
             try:
                 self._nvml.nvmlShutdown()
             except Exception:
-                pass
+                log.debug("nvmlShutdown failed", exc_info=True)
             self._nvml = None
 
 
-def visible_indices(count: int, uuids: list[str], env: dict | None = None) -> list[int]:
+def visible_indices(count: int, uuids: list[str], env: Any = None) -> list[int]:
     """NVML indices of the GPUs ``CUDA_VISIBLE_DEVICES`` exposes, in CUDA's order.
 
     Like CUDA, entries are indices or (prefixes of) UUIDs, and the list stops at the first
@@ -90,7 +136,7 @@ def _driver_present() -> bool:
                                            "/usr/lib/wsl/lib/libnvidia-ml.so.1"))
 
 
-def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
+def discover_nvml(env: Any = None, nvml: Any = None) -> NvmlDiscovery:
     """One sensor per visible GPU; no NVML (no driver, no library) is not an error."""
     if nvml is None:
         if not _driver_present():
@@ -98,6 +144,7 @@ def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
         try:
             import pynvml as nvml  # noqa: PLC0415 - deliberately lazy
         except Exception:
+            log.debug("pynvml not importable", exc_info=True)
             return NvmlDiscovery()
     try:
         nvml.nvmlInit()
@@ -115,23 +162,18 @@ def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
         for i in visible_indices(count, uuids, env):
             h = handles[i]
             name = _text(nvml.nvmlDeviceGetName(h))
-            try:
-                nvml.nvmlDeviceGetTotalEnergyConsumption(h)
-                counter = True
-            except Exception:
-                counter = False
-            try:
-                nvml.nvmlDeviceGetPowerUsage(h)
-            except Exception as exc:
-                disc.message = f"GPU {i} ({name}) reports no power reading ({exc}); not measured"
+            method = pick_method(nvml, h)
+            if method is None:
+                disc.message = f"GPU {i} ({name}) reports no power reading; not measured"
                 continue
-            disc.sensors.append(NvmlSensor(nvml, h, i, name, uuids[i], counter))
+            disc.sensors.append(NvmlSensor(nvml, h, i, name, uuids[i], method))
     except Exception as exc:
+        log.debug("NVML listing failed", exc_info=True)
         disc.message = f"NVML error while listing GPUs ({exc}); GPU energy not measured"
     if not disc.sensors:
         disc.close()
     return disc
 
 
-def _text(value) -> str:
+def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
