@@ -142,10 +142,11 @@ def discover_nvml(env: Any = None, nvml: Any = None) -> NvmlDiscovery:
         if not _driver_present():
             return NvmlDiscovery()
         try:
-            import pynvml as nvml  # noqa: PLC0415 - deliberately lazy
+            import pynvml  # noqa: PLC0415 - deliberately lazy
         except Exception:
             log.debug("pynvml not importable", exc_info=True)
             return NvmlDiscovery()
+        nvml = pynvml
     try:
         nvml.nvmlInit()
     except Exception as exc:
