@@ -93,7 +93,7 @@ def test_state_after_samples_and_cells(session):
     assert w.running == {} and w.totals["cells"] == 0 and w.recent == []
 
     tick(s)
-    assert w.power == {"total_w": 50.0, "by": {"cpu": 50.0}}
+    assert w.power == {"total_w": 50.0, "by": {"cpu": 50.0}, "machine_w": 50.0}  # no attribution: the same
     assert w.status["state"] == "stopped"  # the sampler thread is not running in this test
 
     s.begin_cell(7, "cell-7")
@@ -146,7 +146,7 @@ def test_follows_a_rebuilt_meter_and_config_changes(session):
     assert s.meter is not old and not old.sampler._listeners  # nothing left on the old meter
     assert [x["component"] for x in w.sensors] == ["cpu", "gpu"]
     tick(s)
-    assert w.power == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}}
+    assert w.power == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}, "machine_w": 350.0}
     s.configure("pue", "1.5")  # notifies "config": the intensity block shows the new PUE
     assert w.intensity["pue"] == 1.5
 

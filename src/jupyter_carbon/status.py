@@ -5,7 +5,7 @@ from typing import Any
 
 from .config import SENSOR_OPTIONS
 from .session import CarbonSession
-from .units import fmt_duration, fmt_energy_j, fmt_mass_g, fmt_power_w
+from .units import fmt_duration, fmt_energy_j, fmt_energy_wh, fmt_mass_g, fmt_power_w
 
 
 def status_report(s: CarbonSession, log_path: Any) -> str:
@@ -24,11 +24,27 @@ def status_report(s: CarbonSession, log_path: Any) -> str:
     lines.append(f"  intensity: {s.policy.line()} · PUE {s.pue:g}")
     if s.baseline_w:
         lines.append("  idle baseline: " + ", ".join(f"{c} {fmt_power_w(w)}" for c, w in s.baseline_w.items()))
+    lines.append(f"  charged: {s.settings['tracking_mode']} mode" + _power_now(meter, latest))
     t = s.totals
     lines.append(f"  session: {t.cells} cells, {fmt_duration(t.duration_s)}, {fmt_energy_j(t.energy_j)}, "
-                 f"{fmt_mass_g(t.emissions_kg * 1000)} CO2e")
+                 f"{fmt_mass_g(t.emissions_kg * 1000)} CO2e; between cells {fmt_energy_j(t.between_j)}, "
+                 f"{fmt_mass_g(t.between_kg * 1000)} CO2e; total {fmt_energy_wh(t.session_kwh * 1000)}")
+    if t.embodied_kg:
+        lines.append(f"  embodied (manufacturing, apart): {fmt_mass_g(t.embodied_kg * 1000)} CO2e")
     lines.append(f"  log: {log_path}")
     return "\n".join(lines)
+
+
+def _power_now(meter: Any, latest: Any) -> str:
+    """`` · this kernel 8 W of the machine's 35 W`` from the latest sample (kernel mode)."""
+    attr = meter.attribution
+    weights = getattr(attr, "live_weights", None)
+    if latest is None or weights is None:
+        return ""
+    w = weights()
+    machine = sum(latest.watts)
+    kernel = sum(x * f for x, f in zip(latest.watts, w)) if len(w) == len(latest.watts) else machine
+    return f" · this kernel {fmt_power_w(kernel)} of the machine's {fmt_power_w(machine)}"
 
 
 def config_report(s: CarbonSession, changed: list[str]) -> str:

@@ -43,6 +43,17 @@ class CellSummary:
         return (f"{label}{fmt_duration(m.duration_s)} · {fmt_energy_wh(m.energy_kwh * 1000)}{idle} · "
                 f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e{status}")
 
+    def _share(self) -> str | None:
+        """``this kernel 8 W of the machine's 35 W`` in kernel mode (None otherwise)."""
+        m = self.m
+        if m.machine_devices is None or m.duration_s <= 0:
+            return None
+        machine_w = sum(d.power_w for d in m.machine_devices)
+        line = f"this kernel {fmt_power_w(m.power_w)} of the machine's {fmt_power_w(machine_w)}"
+        if m.embodied_kg is not None:
+            line += f" · embodied {fmt_mass_g(m.embodied_kg * 1000)} CO2e (apart)"
+        return line
+
     def _totals(self) -> str:
         """The CSV's units, for people who copy figures: kWh and kg."""
         return f"total {self.m.energy_kwh:.4g} kWh, {self.m.emissions_kg:.4g} kg CO2e"
@@ -56,6 +67,9 @@ class CellSummary:
         lines = [f"jupyter-carbon · {self._headline()}"]
         for comp, w, e, method, kind in self._rows():
             lines.append(f"  {comp:<4} {w:>9} {e:>11}  {method} ({kind})")
+        share = self._share()
+        if share:
+            lines.append(f"  {share}")
         lines.append(f"  {self._footer()}")
         return "\n".join(lines)
 
@@ -75,4 +89,5 @@ class CellSummary:
             "<table style='border-collapse:collapse;margin:2px 0'>"
             "<tr><th style='text-align:left'>part</th><th>power</th><th>energy</th>"
             f"<th style='text-align:left'>method</th></tr>{rows}</table>"
+            + (f"<div>{esc(self._share() or '')}</div>" if self._share() else "") +
             f"<span style='opacity:.8'>{esc(self._footer())}</span></div>")

@@ -44,13 +44,22 @@ def sensors_state(meter) -> list[dict[str, Any]]:
 
 
 def power_state(meter, sample) -> dict[str, Any]:
+    """``total_w`` and ``by``: this kernel's watts (its share in kernel mode);
+    ``machine_w``: the whole machine's, shown beside them."""
     if sample is None:
         return {}
+    weights_of = getattr(getattr(meter, "attribution", None), "live_weights", None)
+    weights = weights_of() if weights_of is not None else None
+    if weights is None or len(weights) != len(sample.watts):
+        weights = (1.0,) * len(sample.watts)
     by: dict[str, float] = {}
-    for ch, w in zip(meter.channels, sample.watts):
+    machine = 0.0
+    for ch, w, f in zip(meter.channels, sample.watts, weights):
         c = ch.sensor.component
-        by[c] = by.get(c, 0.0) + (w or 0.0)
-    return {"total_w": r(sum(by.values()), 3), "by": {c: r(w, 3) for c, w in by.items()}}
+        by[c] = by.get(c, 0.0) + (w or 0.0) * f
+        machine += w or 0.0
+    return {"total_w": r(sum(by.values()), 3), "by": {c: r(w, 3) for c, w in by.items()},
+            "machine_w": r(machine, 3)}
 
 
 def spark_state(samples: Sequence, now_wall: float | None, interval: float,
@@ -178,9 +187,12 @@ def running_state(session, sample) -> dict[str, Any]:
 def totals_state(session) -> dict[str, Any]:
     t = getattr(session, "totals", None)
     if t is None:
-        return {"cells": 0, "energy_wh": 0.0, "co2_g": 0.0, "duration_s": 0.0}
+        return {"cells": 0, "energy_wh": 0.0, "co2_g": 0.0, "duration_s": 0.0, "between_wh": 0.0,
+                "embodied_g": 0.0}
     return {"cells": int(t.cells), "energy_wh": r(t.energy_kwh * 1000.0),
-            "co2_g": r(t.emissions_kg * 1000.0), "duration_s": r(t.duration_s, 3)}
+            "co2_g": r(t.emissions_kg * 1000.0), "duration_s": r(t.duration_s, 3),
+            "between_wh": r(getattr(t, "between_kwh", 0.0) * 1000.0),
+            "embodied_g": r(getattr(t, "embodied_kg", 0.0) * 1000.0)}
 
 
 def record_state(rec) -> dict[str, Any]:
