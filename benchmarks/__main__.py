@@ -21,7 +21,7 @@ from pathlib import Path
 from ._util import REPO, Config, Kernel, Row, bench_env, run_code
 from .report import console, markdown, summary
 
-BENCHMARKS = ["startup", "percell", "slowdown", "sampler_cost", "memory", "exactness", "cluster"]
+BENCHMARKS = ["startup", "percell", "slowdown", "sampler_cost", "memory", "exactness", "cluster", "attribution"]
 
 WARM = """
 import IPython, psutil, jupyter_carbon, jupyter_carbon.extension, jupyter_carbon.session

@@ -64,11 +64,15 @@ def _breakdown(n):
     out["meter.snapshot(edge=True) (x2 per cell)"] = tm(lambda: s.meter.snapshot(edge=True))
     for ch in s.meter.channels:
         out[f"  {ch.sensor.component} sensor read ({ch.sensor.method})"] = tm(lambda ch=ch: ch.sensor.read(0.0))
+    if s.meter.attribution is not None:
+        out["attribution mark() (kernel mode, x2 per cell)"] = tm(s.meter.attribution.mark)
+    if s.meter.sync is not None:
+        out["gpu_sync check (nothing initialised CUDA)"] = tm(s.meter.sync)
     out["  psutil.cpu_times(), for comparison (what the tdp-model read replaces)"] = tm(psutil.cpu_times)
     w = s.meter.begin(); end = s.meter.snapshot(edge=True); it = s.intensity_for(None)
     now = datetime.now(timezone.utc)
-    out["Window -> Energy (no I/O)"] = tm(lambda: w._measure(end, now))
-    e = w._measure(end, now)
+    out["Window -> Energy (no I/O)"] = tm(lambda: w._measure(end, now, None, None))
+    e = w._measure(end, now, None, None)
     out["Energy -> Measurement (intensity, PUE, CO2e)"] = tm(lambda: Measurement.of(e, it, 1.0))
     out["intensity_for() (cached)"] = tm(lambda: s.intensity_for(None))
     m = Measurement.of(w.end(), it, 1.0)

@@ -230,3 +230,63 @@ def test_a_failing_sync_never_breaks_the_window(meter, monkeypatch):
     cuda.synchronize = boom
     e = window(meter, lambda: None)
     assert e.gpu_synced is False and e.duration_s >= 0
+
+
+# --- embodied emissions ----------------------------------------------------------------------
+def test_embodied_factors_carry_source_and_year():
+    import csv as _csv
+
+    from jupyter_carbon.attribution.embodied import DATA
+
+    with open(DATA, newline="") as fh:
+        rows = list(_csv.DictReader(fh))
+    assert {r["part"] for r in rows} >= {"server_base", "cpu", "ram", "gpu", "lifetime_years"}
+    for r in rows:
+        assert r["source"] and r["url"].startswith("https://") and 2000 < int(r["year"]) < 2100
+        assert float(r["kg_co2e"]) > 0
+    assert "uncertain" in next(r["note"] for r in rows if r["part"] == "gpu")
+    assert (DATA.parent / "embodied.NOTICE").exists()
+
+
+def test_embodied_window_share_is_amortised_and_split_by_component():
+    from jupyter_carbon.attribution.embodied import YEAR_S, Embodied, Hardware, factors
+
+    f = factors()
+    e = Embodied(Hardware(cpus=2, ram_gb=64.0, gpus=1))
+    total = f["server_base"] + 2 * f["cpu"] + 64 * f["ram"] + f["gpu"]
+    assert e.total_kg == pytest.approx(total)
+    life = f["lifetime_years"] * YEAR_S
+    assert e.window_kg(3600, None, 1) == pytest.approx(total * 3600 / life)  # whole machine
+    shares = {"cpu": 0.5, "ram": 0.25, "gpu": (0.0,)}
+    expected = ((f["server_base"] + 2 * f["cpu"]) * 0.5 + 64 * f["ram"] * 0.25) * 3600 / life
+    assert e.window_kg(3600, shares, 1) == pytest.approx(expected)
+    own = Embodied(Hardware(cpus=2, ram_gb=64.0, gpus=1), total_kg=1000.0)
+    assert own.total_kg == pytest.approx(1000.0)
+
+
+# --- tools/gpu_check.py: the parts that need no GPU ---------------------------------------------
+def test_gpu_check_compares_cells_within_one_percent():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(
+        "gpu_check", Path(__file__).resolve().parents[1] / "tools" / "gpu_check.py")
+    gc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gc)
+    ref = {"3": 1000.0, "4": 2000.0, "5": 1.0}
+    rows = [
+        {"execution_count": "3", "machine_gpu_energy": str(1005.0 / 3.6e6), "gpu_energy": str(1005.0 / 3.6e6),
+         "duration": "10", "label": "train", "gpu_synced": "true"},
+        {"execution_count": "4", "machine_gpu_energy": str(2100.0 / 3.6e6), "gpu_energy": str(2100.0 / 3.6e6),
+         "duration": "20", "label": "", "gpu_synced": "true"},
+        {"execution_count": "5", "machine_gpu_energy": str(3.0 / 3.6e6), "gpu_energy": "", "duration": "0.1",
+         "label": "", "gpu_synced": "true"},
+        {"execution_count": "6", "machine_gpu_energy": "", "gpu_energy": "", "duration": "1", "label": ""},
+    ]
+    cells = gc.compare(ref, rows, min_joules=50.0)
+    assert [c["cell"] for c in cells] == ["3", "4", "5"]
+    assert cells[0]["ok"] and cells[0]["err"] == pytest.approx(0.005)
+    assert not cells[1]["ok"]  # 5 % off
+    assert cells[2]["ok"] and not cells[2]["compared"]  # too small to compare
+    md = gc.markdown("NVIDIA H100", cells, {"on": [1e-4, 1.2e-4], "off": [0.9e-4, 1e-4]}, "full")
+    assert "NVIDIA H100" in md and "**FAIL**" in md and "cost of gpu_sync" in md

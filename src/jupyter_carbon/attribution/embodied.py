@@ -4,7 +4,8 @@
 / lifetime x the window's duration x the kernel's share: the base and CPUs by the CPU share,
 RAM by the RAM share, each GPU by its share (1 outside kernel mode). Kept apart from the
 operational ``emissions`` and never added to them. The ``embodied`` setting turns it off or
-replaces the machine's total with a known figure (kg CO2e, then shared as the base is).
+replaces the machine's total with a known figure (kg CO2e, split among the parts in the
+proportions of the default factors).
 """
 from __future__ import annotations
 
@@ -54,13 +55,13 @@ class Embodied:
         f = factors()
         self.lifetime_s = f["lifetime_years"] * YEAR_S
         self.hardware = hardware
-        if total_kg is not None:  # the user's figure for the whole machine
-            self.base, self.cpu, self.ram, self.gpu = total_kg, 0.0, 0.0, 0.0
-        else:
-            self.base = f["server_base"]
-            self.cpu = f["cpu"] * hardware.cpus
-            self.ram = f["ram"] * hardware.ram_gb
-            self.gpu = f["gpu"]  # per GPU
+        self.base = f["server_base"]
+        self.cpu = f["cpu"] * hardware.cpus
+        self.ram = f["ram"] * hardware.ram_gb
+        self.gpu = f["gpu"]  # per GPU
+        if total_kg is not None:  # the user's figure for the machine, split as the defaults are
+            k = total_kg / self.total_kg if self.total_kg > 0 else 0.0
+            self.base, self.cpu, self.ram, self.gpu = self.base * k, self.cpu * k, self.ram * k, self.gpu * k
 
     @property
     def total_kg(self) -> float:
