@@ -290,3 +290,28 @@ def test_gpu_check_compares_cells_within_one_percent():
     assert cells[2]["ok"] and not cells[2]["compared"]  # too small to compare
     md = gc.markdown("NVIDIA H100", cells, {"on": [1e-4, 1.2e-4], "off": [0.9e-4, 1e-4]}, "full")
     assert "NVIDIA H100" in md and "**FAIL**" in md and "cost of gpu_sync" in md
+
+
+def test_cupy_and_jax_are_synchronised_only_when_they_hold_the_gpu(monkeypatch):
+    calls = []
+    pool = types.SimpleNamespace(total_bytes=lambda: 0)
+    cupy = types.ModuleType("cupy")
+    cupy.get_default_memory_pool = lambda: pool
+    cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(deviceSynchronize=lambda: calls.append("cupy")))
+    monkeypatch.setitem(sys.modules, "cupy", cupy)
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    assert sync_devices() is False and calls == []  # CuPy allocated nothing: nothing pending
+    pool.total_bytes = lambda: 1 << 20
+    assert sync_devices() is True and calls == ["cupy"]
+
+    monkeypatch.delitem(sys.modules, "cupy")
+    arrays = [types.SimpleNamespace(block_until_ready=lambda: calls.append("jax"))]
+    jax = types.ModuleType("jax")
+    jax.live_arrays = lambda: arrays
+    bridge = types.ModuleType("jax._src.xla_bridge")
+    bridge._backends = {"cpu": object()}
+    monkeypatch.setitem(sys.modules, "jax", jax)
+    monkeypatch.setitem(sys.modules, "jax._src.xla_bridge", bridge)
+    assert sync_devices() is False  # a CPU-only JAX is never waited on
+    bridge._backends["cuda"] = object()
+    assert sync_devices() is True and calls == ["cupy", "jax"]
