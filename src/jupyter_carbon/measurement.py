@@ -5,7 +5,7 @@ and ``emissions_kg`` is that times the grid intensity, as CodeCarbon defines the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,15 +33,17 @@ class Measurement(EnergyFigures, MachineFigures):
     #: ``emissions_kg`` and never added to it; None when not computed (``embodied`` off).
     embodied_kg: float | None = None
     by_component: dict[str, ComponentEnergy] = field(init=False)
+    #: The per-component sums when already made (``of`` reuses the window's): not a field.
+    aggregated: InitVar[dict[str, ComponentEnergy] | None] = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "by_component", aggregate(
+    def __post_init__(self, aggregated: dict[str, ComponentEnergy] | None = None) -> None:
+        object.__setattr__(self, "by_component", aggregated if aggregated is not None else aggregate(
             self.devices, self.duration_s, kernel_baseline(self.baseline_w, self.devices, self.machine_devices)))
 
     @classmethod
     def of(cls, e: Energy, intensity: Intensity, pue: float, embodied_kg: float | None = None) -> Measurement:
         return cls(e.label, e.started_at, e.ended_at, e.duration_s, e.devices, intensity, pue, e.baseline_w,
-                   e.machine_devices, e.shares, e.gpu_synced, embodied_kg)
+                   e.machine_devices, e.shares, e.gpu_synced, embodied_kg, e.by_component)
 
     @property
     def machine_energy_kwh(self) -> float:

@@ -17,7 +17,6 @@ chore, accumulated as share x seconds so a window's share is exact in time betwe
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 import time
@@ -131,7 +130,8 @@ class KernelShare:
                 g += 1
             else:
                 f = shares.get(d.component, 1.0)
-            out.append(dataclasses.replace(d, energy_j=d.energy_j * f, power_w=d.power_w * f))
+            out.append(DeviceEnergy(d.name, d.component, d.method, d.measured, d.energy_j * f, d.power_w * f,
+                                    d.failed, d.approximated))
         return tuple(out)
 
     def live_weights(self) -> tuple[float, ...]:
