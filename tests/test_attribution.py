@@ -90,17 +90,17 @@ def test_sleeping_cell_under_outside_load_is_charged_under_a_tenth(meter):
 
 def test_busy_cell_on_a_quiet_machine_is_charged_over_half(meter):
     """Other sessions may share this machine: look for a window in which the rest of the
-    machine was quiet (under 0.2 CPU-s besides us) and check that one; the share rule
+    machine was quiet (under 0.1 CPU-s besides us in half a second) and check that one; the share rule
     itself is checked on every attempt."""
     quiet = []
-    for _ in range(6):
+    for _ in range(10):
         tree0, mach0 = meter.attribution.tree.cpu_seconds(), meter.attribution.machine.busy_seconds()
-        e = window(meter, lambda: burn(1.0))
+        e = window(meter, lambda: burn(0.5))
         tree = meter.attribution.tree.cpu_seconds() - tree0
         others = meter.attribution.machine.busy_seconds() - mach0 - tree
         assert cpu_ratio(e) == pytest.approx(e.shares["cpu"], rel=1e-6)
         assert e.shares["cpu"] == pytest.approx(min(tree / (tree + max(others, 0)), 1.0), abs=0.15)
-        if others < 0.2:
+        if others < 0.1:
             quiet.append(cpu_ratio(e))
             break
     if not quiet:
