@@ -169,3 +169,17 @@ def test_real_kernel_charges_a_sleeping_cell_little_and_its_children_fully(noteb
     assert f(sleeping["cpu_energy"]) < 0.10 * f(sleeping["machine_cpu_energy"])
     # the child's CPU second is the kernel's: its cell is charged at least ~0.8 CPU-s at the model's rate
     assert f(children["cpu_energy"]) * 3.6e6 >= 0.8 * j_per_cpu_s
+
+
+def test_read_log_types_the_new_columns(shell, notebook_dir):
+    import jupyter_carbon as jc
+
+    run(shell, "%load_ext jupyter_carbon")
+    run(shell, "1 + 1")
+    run(shell, "2 + 2")
+    df = jc.read_log(notebook_dir / "analysis.carbon.csv")
+    for col in ("machine_cpu_energy", "machine_energy", "idle_energy_before", "embodied_emissions"):
+        assert str(df[col].dtype) == "float64", col
+    assert str(df["gpu_synced"].dtype) == "boolean"
+    assert not bool(df["gpu_synced"].iloc[-1])  # false: nothing had initialised CUDA
+    assert df["idle_energy_before"].iloc[-1] >= 0

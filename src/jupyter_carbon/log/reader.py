@@ -22,7 +22,8 @@ __all__ = ["TornRowWarning", "log_path_for", "read_log", "read_rows"]
 
 _QUOTED = re.compile(rb'"[^"]*(?:""[^"]*)*"')
 _FLOAT_COLS = {"duration", "emissions", "emissions_rate", "energy_consumed", "ram_total_size",
-               "pue", "intensity", "energy_above_idle", "elapsed_s"}
+               "pue", "intensity", "energy_above_idle", "elapsed_s", "idle_energy_before",
+               "embodied_emissions"}
 _INT_COLS = {"cpu_count", "gpu_count", "execution_count"}
 _TIME_COLS = {"timestamp", "started_at", "ended_at"}
 
@@ -159,7 +160,7 @@ def read_log(path):
             df[col] = pd.to_numeric(s, errors="coerce").round().astype("Int64")
         elif col in _TIME_COLS:
             df[col] = pd.to_datetime(s, utc=True, format="ISO8601", errors="coerce").astype("datetime64[ns, UTC]")
-        elif col.endswith("_measured"):
+        elif col.endswith("_measured") or col == "gpu_synced":
             df[col] = s.str.lower().map({"true": True, "false": False}).astype("boolean")
         else:
             if quoted:
