@@ -183,3 +183,25 @@ def test_read_log_types_the_new_columns(shell, notebook_dir):
     assert str(df["gpu_synced"].dtype) == "boolean"
     assert not bool(df["gpu_synced"].iloc[-1])  # false: nothing had initialised CUDA
     assert df["idle_energy_before"].iloc[-1] >= 0
+
+
+def test_a_gpu_held_between_cells_is_charged_to_the_next_row(shell, notebook_dir, monkeypatch):
+    pytest.importorskip("pynvml")
+    from fakes import FakeGpu, patch_nvml
+
+    gpu = FakeGpu(uuid="GPU-held", energy_mj=1_000_000)
+    gpu.procs = {os.getpid(): 4 << 30}  # this kernel holds memory on it: wholly its own
+    other = FakeGpu(uuid="GPU-free", energy_mj=1_000_000)  # nobody's: charged to nobody
+    patch_nvml(monkeypatch, [gpu, other])
+    run(shell, "%load_ext jupyter_carbon")
+    run(shell, "1 + 1")
+    gpu.energy_mj += 60_000  # 60 J while the user reads
+    other.energy_mj += 60_000
+    time.sleep(1.2)  # a refresh of the shares
+    run(shell, "2 + 2")
+    log = rows(notebook_dir / "analysis.carbon.csv")
+    before = f(log[-1]["idle_energy_before"]) * 3.6e6  # J
+    assert before >= 60.0  # the held GPU's 60 J (+ a little CPU and RAM), not the free one's
+    assert before < 119.0
+    assert f(log[-1]["machine_gpu_energy"]) * 3.6e6 < 1.0  # the cell itself drew ~nothing
+    assert log[-1]["gpu_method"] == "nvml-energy" and log[-1]["gpu_synced"] == "false"
