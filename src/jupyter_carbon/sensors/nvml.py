@@ -6,11 +6,16 @@ newer), power sampling otherwise. Only the GPUs this process may use are counted
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .base import GPU, Reading, Sensor
+
+log = logging.getLogger(__name__)
 
 
 class NvmlSensor(Sensor):
@@ -39,26 +44,25 @@ class NvmlSensor(Sensor):
 class NvmlDiscovery:
     sensors: list[NvmlSensor] = field(default_factory=list)
     message: str | None = None
-    _nvml: object = None
+    _nvml: Any = None
 
     def close(self) -> None:
         if self._nvml is not None:
             try:
                 self._nvml.nvmlShutdown()
             except Exception:
-                pass
+                log.debug("nvmlShutdown failed", exc_info=True)
             self._nvml = None
 
 
-def visible_indices(count: int, uuids: list[str], env: dict | None = None) -> list[int]:
+def visible_indices(count: int, uuids: list[str], env: Mapping[str, str] | None = None) -> list[int]:
     """NVML indices of the GPUs ``CUDA_VISIBLE_DEVICES`` exposes, in CUDA's order.
 
     Like CUDA, entries are indices or (prefixes of) UUIDs, and the list stops at the first
     entry that names no device. Unset means every GPU; empty or "-1" means none.
     Indices are taken as NVML (PCI bus) order, as with ``CUDA_DEVICE_ORDER=PCI_BUS_ID``.
     """
-    env = os.environ if env is None else env
-    spec = env.get("CUDA_VISIBLE_DEVICES")
+    spec = (os.environ if env is None else env).get("CUDA_VISIBLE_DEVICES")
     if spec is None:
         return list(range(count))
     out: list[int] = []
@@ -90,13 +94,14 @@ def _driver_present() -> bool:
                                            "/usr/lib/wsl/lib/libnvidia-ml.so.1"))
 
 
-def discover_nvml(env: dict | None = None, nvml=None) -> NvmlDiscovery:
+def discover_nvml(env: Mapping[str, str] | None = None, nvml: Any = None) -> NvmlDiscovery:
     """One sensor per visible GPU; no NVML (no driver, no library) is not an error."""
     if nvml is None:
         if not _driver_present():
             return NvmlDiscovery()
         try:
-            import pynvml as nvml  # noqa: PLC0415 - deliberately lazy
+            import pynvml  # noqa: PLC0415 - deliberately lazy
+            nvml = pynvml
         except Exception:
             return NvmlDiscovery()
     try:
