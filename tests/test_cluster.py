@@ -231,9 +231,14 @@ def test_closing_the_client_removes_the_plugins_cleanly(env):
         wait_for(lambda: reporting(col, ["sim-a"]), what="the host's meter")
         assert SCHEDULER_PLUGIN in sched.plugins and WORKER_PLUGIN in sched.worker_plugins
         w = col.open()
+        late = col.open()  # a window still open when the collector's thread has ended
         client.close()
         part = col.close(w).result(15)  # still produced, marked partial
         assert not part.complete and "client closed" in part.reason
+        wait_for(lambda: not col._finisher.is_alive(), what="the collector's thread to end")
+        fut = col.close(late)
+        assert fut.done()  # finished at once by close(), not left for a thread that is gone
+        assert not fut.result().complete and "client closed" in fut.result().reason
 
         wait_for(lambda: SCHEDULER_PLUGIN not in sched.plugins
                  and WORKER_PLUGIN not in sched.worker_plugins, what="the plugins to go")
