@@ -231,9 +231,14 @@ def test_closing_the_client_removes_the_plugins_cleanly(env):
         wait_for(lambda: reporting(col, ["sim-a"]), what="the host's meter")
         assert SCHEDULER_PLUGIN in sched.plugins and WORKER_PLUGIN in sched.worker_plugins
         w = col.open()
+        late = col.open()  # a window still open when the collector's thread has ended
         client.close()
         part = col.close(w).result(15)  # still produced, marked partial
         assert not part.complete and "client closed" in part.reason
+        wait_for(lambda: not col._finisher.is_alive(), what="the collector's thread to end")
+        fut = col.close(late)
+        assert fut.done()  # finished at once by close(), not left for a thread that is gone
+        assert not fut.result().complete and "client closed" in fut.result().reason
 
         wait_for(lambda: SCHEDULER_PLUGIN not in sched.plugins
                  and WORKER_PLUGIN not in sched.worker_plugins, what="the plugins to go")
@@ -393,6 +398,42 @@ def test_jc_track_style_windows_find_the_default_client_and_detach_cleanly(env):
         wait_for(lambda: SCHEDULER_PLUGIN not in cluster.scheduler.plugins, what="the plugin to go")
         assert jcc.active_client() is client
     assert jcc.active_client() is None  # closed clients are not active
+
+
+def test_jc_track_includes_the_cluster_part_and_its_end_does_not_wait(env):
+    """``jc.track()`` around cluster code gets the cluster's part, as a cell's row does:
+    in its energy (a device per component) and in ``m.cluster``; the block's end returns
+    at once and the figures wait for the part only when read."""
+    import jupyter_carbon as jc
+    from jupyter_carbon.cluster import attach
+
+    with local_cluster(**env, JUPYTER_CARBON_HOST_ID="sim-j") as cluster, \
+            distributed.Client(cluster) as client:
+        col = attach.collector_for(client)
+        wait_for(lambda: reporting(col, ["sim-j"]), what="the host's meter")
+        with jc.track("map") as m:
+            client.gather(client.map(burn, [1.0] * 2, pure=False))
+        assert m._cluster_part is not None and m.cluster is None  # not waited for yet
+        local_j = m.result.energy_j
+        assert m.energy_kwh > 0  # reading the figures settles the part
+        part = m.cluster
+        assert part is not None and part.complete, part and part.reason
+        assert (part.hosts, part.workers) == (1, 2) and part.energy_j > 0
+        assert m.energy_j == pytest.approx(local_j + part.energy_j)
+        names = [d.name for d in m.devices if d.name.startswith("cluster ")]
+        assert "cluster cpu" in names
+        assert m.by_component["cpu"].method.endswith("tdp-model")
+
+        @jc.track("fn")
+        def work():
+            return client.submit(burn, 0.5, pure=False).result()
+        work()
+        assert work.last is not None and work.last.energy_j > 0
+        attach.detach_all()
+
+    with jc.track("no cluster") as m2:  # the client is closed: no part, nothing waits
+        pass
+    assert m2._cluster_part is None and m2.cluster is None
 
 
 def test_no_dask_import_when_dask_is_not_used():

@@ -341,11 +341,13 @@ def test_a_sampler_restarted_while_a_read_hangs_never_runs_twice():
     while len(calls) < 2:
         time.sleep(0.01)
     stuck = calls[1]
+    old = next(t for t in threading.enumerate() if t.ident == stuck)
     sp.stop(timeout=0.1)  # the read is still hanging
     sp.start()
     time.sleep(0.2)
     release.set()
-    time.sleep(0.3)
+    old.join(10)  # its read returned: the old thread must end, not sample again
+    time.sleep(0.2)
     names = [t for t in threading.enumerate() if t.name == "jupyter-carbon-sampler"]
     after = calls[calls.index(stuck) + 1:]
     m.close()
@@ -375,6 +377,7 @@ def test_interval_bounds_are_enforced():
 
 def test_sampler_runs_under_cpu_bound_main_thread_and_stops_cleanly():
     before = {t.name for t in threading.enumerate()}
+    others = set(threading.enumerate())  # (threads earlier tests left ending are not ours)
     trace = PowerTrace([(0, 50.0), (1e6, 50.0)])
     m = Meter([ReplaySensor(trace, t0=time.perf_counter(), mode="power")], interval=0.05).start()
     assert any(t.name == "jupyter-carbon-sampler" for t in threading.enumerate())
@@ -389,8 +392,8 @@ def test_sampler_runs_under_cpu_bound_main_thread_and_stops_cleanly():
     m.close()
     assert taken >= 10, taken  # ~20 expected at 0.05 s
     assert r.energy_j == pytest.approx(50.0 * r.duration_s, rel=1e-3)
-    assert not any(t.name == "jupyter-carbon-sampler" for t in threading.enumerate())
-    assert {t.name for t in threading.enumerate()} <= before | {"MainThread"}
+    assert not any(t.name == "jupyter-carbon-sampler" for t in set(threading.enumerate()) - others)
+    assert {t.name for t in set(threading.enumerate()) - others} <= before | {"MainThread"}
 
 
 def test_ring_buffer_is_bounded_and_listener_errors_are_contained():

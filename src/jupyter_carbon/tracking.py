@@ -2,7 +2,11 @@
 from __future__ import annotations
 
 import functools
+from concurrent.futures import Future
 
+from .cluster import track as cluster_track
+from .cluster.part import ClusterPart
+from .engine.energy import Energy
 from .engine.window import Window
 from .measurement import Measurement
 
@@ -17,6 +21,9 @@ class track:
     Inside the block the attributes read the window so far; after it, the final result.
     As a decorator, each call is measured and the last result is ``wrapper.last``.
     Windows nest: a ``track`` inside another (or inside a measured cell) is exact too.
+    Around code that uses a Dask cluster, the cluster's part is included, as in a cell's
+    row (``m.cluster`` holds it); reading the figures after the block waits for it, at
+    most a few seconds (see ``cluster/track.py``).
     """
 
     def __init__(self, label: str | None = None, *, country: str | None = None,
@@ -34,6 +41,10 @@ class track:
         self._pue = validate_pue(pue) if pue is not None else (defaults[1] if defaults else 1.0)
         self._meter = meter
         self._window: Window | None = None
+        self._span = None  # the block's window on a Dask cluster, when a client is active
+        self._local: Energy | None = None
+        self._cluster_part: Future | None = None
+        self.cluster: ClusterPart | None = None
         self.result: Measurement | None = None
 
     def __enter__(self) -> track:
@@ -41,16 +52,27 @@ class track:
             from .runtime import get_meter
 
             self._meter = get_meter()
-        self.result = None
+        self.result, self.cluster, self._cluster_part = None, None, None
         self._window = self._meter.begin(self.label)
+        self._span = cluster_track.open_span()
         return self
 
     def __exit__(self, *exc) -> None:
         if self._window is not None:
-            self.result = Measurement.of(self._window.end(), self._intensity, self._pue)
+            energy = self._local = self._window.end()
+            if self._span is not None:
+                self._cluster_part = self._span.end(energy.ended_at.timestamp())
+                self._span = None
+            self.result = Measurement.of(energy, self._intensity, self._pue)
             self._window = None
 
     def measurement(self) -> Measurement:
+        if self._cluster_part is not None and self._local is not None:
+            fut, self._cluster_part = self._cluster_part, None
+            self.cluster = cluster_track.settle(fut)
+            if self.cluster is not None:
+                self.result = Measurement.of(cluster_track.with_cluster(self._local, self.cluster),
+                                             self._intensity, self._pue)
         if self.result is not None:
             return self.result
         if self._window is not None:
@@ -69,7 +91,7 @@ class track:
             t._intensity, t._pue = self._intensity, self._pue
             with t:
                 out = fn(*args, **kwargs)
-            wrapper.last = t.result
+            wrapper.last = t.measurement()
             return out
 
         wrapper.last = None

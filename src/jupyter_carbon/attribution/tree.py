@@ -18,11 +18,13 @@ import os
 import threading
 import time
 
+from ..hardware.procfs import TICK_S as _TICK_S
+from ..hardware.procfs import open_readonly
+
 log = logging.getLogger(__name__)
 
 PROC = "/proc"
 _STAT_READ = 1024
-_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MAX_DESCENDANTS = 256  # a fork bomb is not followed further (and is said in the docs)
 
@@ -98,7 +100,7 @@ class ProcessTree:
         opened: dict[int, int] = {}
         for pid in now - old:
             try:
-                opened[pid] = os.open(f"{self.proc}/{pid}/stat", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+                opened[pid] = open_readonly(f"{self.proc}/{pid}/stat")
             except OSError:
                 continue
         with self._lock:

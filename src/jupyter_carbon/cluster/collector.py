@@ -20,7 +20,7 @@ from typing import Callable
 from .clock import Offset
 from .identity import host_id
 from .part import ClusterPart
-from .protocol import client_gone, client_topic, one_line
+from .protocol import client_gone, client_topic, one_line, with_host_names
 from .window import ClusterWindow
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class ClusterCollector:
         self._said: set[str] = set()
         self._missing_said = False
         self._finisher: threading.Thread | None = None
+        self._stopped = False  # the finisher has ended (set under the lock)
     # --- connecting (helper thread) -------------------------------------------------
     def start(self) -> ClusterCollector:
         if self.state == "new":
@@ -146,7 +147,7 @@ class ClusterCollector:
 
     def _apply(self, msg: dict) -> None:
         self.messages += 1
-        msg = self._named(msg)
+        msg = with_host_names(msg, self._names)
         windows = self._open + [p[1] for p in self._pending]
         for h, d in (msg.get("d") or {}).items():
             self.descriptors[h] = d
@@ -175,18 +176,6 @@ class ClusterCollector:
             self._missing_said = True
             self._say(f"{u[0]} Dask worker(s) run no jupyter-carbon meter; {INSTALL_HINT}")
 
-    def _named(self, msg: dict) -> dict:
-        """Host numbers (the scheduler's, to keep messages short) back to host ids."""
-        names = self._names
-        for k, h in (msg.get("hn") or {}).items():
-            names[int(k)] = h
-        out = dict(msg)
-        for key in ("r", "o", "a", "w", "d"):
-            if key in msg:
-                out[key] = {names.get(k, str(k)): v for k, v in msg[key].items()}
-        out["x"] = [(t, w, names.get(h, str(h))) for t, w, h in msg.get("x", ())]
-        return out
-
     # --- windows (the user's thread: no I/O, no lock, no waiting) ---------------------
     def open(self, start_wall: float | None = None) -> ClusterWindow:
         start = time.time() if start_wall is None else start_wall
@@ -205,6 +194,10 @@ class ClusterCollector:
         self._edges.append((w, time.time() if end_wall is None else end_wall, fut))
         if self._idle:  # the finisher sleeps with no deadline: it must learn of this one
             self._wake.set()
+        if self.state in ("closed", "failed"):  # the finisher may have ended: finish it here
+            with self._cond:
+                done = self._settle()[0] if self._stopped else []
+            _resolve(done)
         return fut
 
     def _take_edges(self) -> None:
@@ -231,10 +224,7 @@ class ClusterCollector:
     def watts(self) -> float:
         """Power of the metered hosts (whole hosts, not this client's share), from their
         last two reports: what a live view shows as cluster watts."""
-        return sum(w for w in self.host_watts().values())
-
-    def host_watts(self) -> dict[str, float]:
-        return dict(self._watts)
+        return sum(self._watts.values())
 
     # --- finishing (the finisher thread) ---------------------------------------------
     def _metered(self) -> set[str]:
@@ -242,31 +232,16 @@ class ClusterCollector:
 
     def _finish_loop(self) -> None:
         while True:
-            done: list[tuple[Future, ClusterPart]] = []
             with self._cond:
-                self._take_edges()
-                now = time.time()
                 if self.state != "closed" and client_gone(self.client):
                     self.state = "closed"  # the user closed the client: nothing more will come
                     self.problem = self.problem or "the Dask client closed"
-                closed = self.state in ("closed", "failed")
-                extra = [self.problem or "the Dask client closed"] if closed else []
-                keep, metered = [], self._metered()
-                for deadline, w, fut in self._pending:
-                    if closed or now >= deadline or not w.waiting_for(metered):
-                        final = closed or now >= deadline
-                        done.append((fut, w.part(self.descriptors, metered, final, extra)))
-                    else:
-                        keep.append((deadline, w, fut))
-                self._pending = keep
-                stop = closed and not keep and not self._edges
+                done, keep = self._settle()
+                # once stopped, ``close`` finishes late windows itself (under this lock)
+                stop = self._stopped = self.state in ("closed", "failed") and not keep
                 # asleep until a window closes, a message comes, or the nearest deadline
-                wait = min(d for d, _, _ in keep) - now if keep else None
-            for fut, part in done:
-                try:
-                    fut.set_result(part)
-                except Exception:
-                    log.debug("a cluster part callback failed", exc_info=True)
+                wait = min(d for d, _, _ in keep) - time.time() if keep else None
+            _resolve(done)
             if stop:
                 return
             if not done:
@@ -275,6 +250,22 @@ class ClusterCollector:
                     self._wake.wait(None if wait is None else max(wait, 0.01))
                 self._wake.clear()
                 self._idle = False
+
+    def _settle(self) -> tuple[list[tuple[Future, ClusterPart]], list]:
+        """Windows whose part is known (all reports in, deadline passed, or the collector
+        closed), and those still waiting (under the lock)."""
+        self._take_edges()
+        now, closed = time.time(), self.state in ("closed", "failed")
+        extra = [self.problem or "the Dask client closed"] if closed else []
+        done, keep, metered = [], [], self._metered()
+        for deadline, w, fut in self._pending:
+            if closed or now >= deadline or not w.waiting_for(metered):
+                final = closed or now >= deadline
+                done.append((fut, w.part(self.descriptors, metered, final, extra)))
+            else:
+                keep.append((deadline, w, fut))
+        self._pending = keep
+        return done, keep
 
     # --- closing ----------------------------------------------------------------------
     def detach(self) -> None:
@@ -298,3 +289,11 @@ class ClusterCollector:
         except Exception:
             log.debug("jupyter-carbon: unsubscribing failed", exc_info=True)
 
+
+
+def _resolve(done: list[tuple[Future, ClusterPart]]) -> None:
+    for fut, part in done:
+        try:
+            fut.set_result(part)
+        except Exception:
+            log.debug("a cluster part callback failed", exc_info=True)

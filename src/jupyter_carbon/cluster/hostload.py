@@ -9,11 +9,10 @@ from __future__ import annotations
 import logging
 import os
 
+from ..hardware import procfs
 from .identity import process_start
 
 log = logging.getLogger(__name__)
-
-_HEAD = 256  # the first line of /proc/stat fits (see sensors/models.py)
 
 
 class HostLoad:
@@ -21,7 +20,6 @@ class HostLoad:
 
     def __init__(self, proc: str = "/proc"):
         self._proc = proc
-        self._tick = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
         self._stat = _open(f"{proc}/stat")
         self._pids: dict[int, int | None] = {}  # pid -> open descriptor (None: not readable)
         self._last: dict[int, float] = {}  # pid -> its CPU seconds at the last read
@@ -32,15 +30,10 @@ class HostLoad:
         fd = self._stat
         if fd is not None:
             try:
-                f = os.pread(fd, _HEAD, 0).split(None, 8)
-                return self._tick * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
+                return procfs.busy_seconds(os.pread(fd, procfs.STAT_HEAD, 0))
             except (OSError, ValueError, IndexError):
                 log.debug("reading /proc/stat failed; using psutil", exc_info=True)
-        import psutil
-
-        t = psutil.cpu_times()
-        return float(t.user + getattr(t, "nice", 0.0) + t.system + getattr(t, "irq", 0.0)
-                     + getattr(t, "softirq", 0.0))
+        return procfs.psutil_busy_seconds()
 
     def watch(self, procs: list[tuple[int, int | None]]) -> int:
         """Follow these (pid, start time) processes from now on; returns how many are
@@ -67,9 +60,7 @@ class HostLoad:
             if fd is None:
                 continue
             try:
-                raw = os.pread(fd, 1024, 0)
-                f = raw[raw.rindex(b")") + 2:].split()
-                now = self._tick * (int(f[11]) + int(f[12]))  # utime + stime
+                now = procfs.process_seconds(os.pread(fd, 1024, 0))
             except (OSError, ValueError, IndexError):  # the process ended
                 log.debug("reading CPU time of pid %s failed", pid, exc_info=True)
                 _close(fd)
@@ -97,7 +88,7 @@ class HostLoad:
 
 def _open(path: str) -> int | None:
     try:
-        return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        return procfs.open_readonly(path)
     except OSError:
         log.debug("cannot open %s", path, exc_info=True)
         return None

@@ -47,3 +47,16 @@ def client_gone(client) -> bool:
 
 def one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+
+
+def with_host_names(msg: dict, names: dict[int, str]) -> dict:
+    """A scheduler message with its host numbers (kept short on the wire) back to host ids;
+    ``names`` learns the numbers the message defines (``hn``)."""
+    for k, h in (msg.get("hn") or {}).items():
+        names[int(k)] = h
+    out = dict(msg)
+    for key in ("r", "o", "a", "w", "d"):
+        if key in msg:
+            out[key] = {names.get(k, str(k)): v for k, v in msg[key].items()}
+    out["x"] = [(t, w, names.get(h, str(h))) for t, w, h in msg.get("x", ())]
+    return out

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +97,7 @@ class NvmlDiscovery:
             self._nvml = None
 
 
-def visible_indices(count: int, uuids: list[str], env: Any = None) -> list[int]:
+def visible_indices(count: int, uuids: list[str], env: Mapping[str, str] | None = None) -> list[int]:
     """NVML indices of the GPUs ``CUDA_VISIBLE_DEVICES`` exposes, in CUDA's order.
 
     Like CUDA, entries are indices or (prefixes of) UUIDs, and the list stops at the first
@@ -136,7 +137,7 @@ def _driver_present() -> bool:
                                            "/usr/lib/wsl/lib/libnvidia-ml.so.1"))
 
 
-def discover_nvml(env: Any = None, nvml: Any = None) -> NvmlDiscovery:
+def discover_nvml(env: Mapping[str, str] | None = None, nvml: Any = None) -> NvmlDiscovery:
     """One sensor per visible GPU; no NVML (no driver, no library) is not an error."""
     if nvml is None:
         if not _driver_present():

@@ -1,0 +1,42 @@
+"""CPU time from Linux procfs, parsed in one place: the machine's busy seconds (first line
+of ``/proc/stat``) and a process's own CPU seconds (``/proc/<pid>/stat``).
+
+Readers keep a descriptor open and ``pread`` it each sample (a few microseconds); psutil
+covers platforms without procfs.
+"""
+from __future__ import annotations
+
+import os
+
+import psutil
+
+TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+# Bytes of /proc/stat read per sample: its first 8 numbers fit even at 20 digits each.
+STAT_HEAD = 256
+
+
+def busy_seconds(head: bytes) -> float:
+    """user + nice + system + irq + softirq of every CPU from /proc/stat's first line
+    (idle, iowait and steal are not busy). ValueError on another layout."""
+    f = head.split(None, 8)
+    if len(f) < 9 or f[0] != b"cpu":
+        raise ValueError("unexpected /proc/stat layout")
+    return TICK_S * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
+
+
+def psutil_busy_seconds() -> float:
+    """The same figure through psutil, where /proc/stat is not there."""
+    t = psutil.cpu_times()
+    return float(t.user + getattr(t, "nice", 0.0) + t.system + getattr(t, "irq", 0.0)
+                 + getattr(t, "softirq", 0.0))
+
+
+def process_seconds(raw: bytes) -> float:
+    """utime + stime of one process from its /proc/<pid>/stat (the name in parentheses
+    may hold spaces and parentheses, so fields are counted from the last ')')."""
+    f = raw[raw.rindex(b")") + 2:].split()
+    return TICK_S * (int(f[11]) + int(f[12]))
+
+
+def open_readonly(path: str) -> int:
+    return os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
