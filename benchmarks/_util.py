@@ -156,6 +156,26 @@ def run_code(code: str, *, env: dict, cwd: Path, flags: Sequence[str] = (), time
 
 
 # --- a real Jupyter kernel ------------------------------------------------------------------------
+# Timed blocks of trivial cells. A cell run inside another cell is folded into it (one row per
+# top-level cell), so a block runs after the cell that asks for it, from the kernel's event loop
+# on the main thread: each ``run_cell`` there is a top-level cell, as a notebook's cells are.
+CELLS = """
+import asyncio as _aio, json as _jcells, time as _tcells
+def _cells(n, code="x = 1"):
+    sh = get_ipython(); pc = _tcells.perf_counter; rc = sh.run_cell; out = []
+    for _ in range(n):
+        t0 = pc(); rc(code, store_history=True); out.append(pc() - t0)
+    return out
+def _cells_later(n, code="x = 1"):
+    global _cells_out
+    _cells_out = None
+    def go():
+        global _cells_out
+        _cells_out = _cells(n, code)
+    _aio.get_event_loop().call_soon(go)
+"""
+
+
 class Kernel:
     """A fresh ipykernel (the venv's python) driven through jupyter_client."""
 
@@ -187,6 +207,14 @@ class Kernel:
             if r.get("status") != "ok":
                 raise RuntimeError(f"user expression {name} failed: {r.get('ename')}: {r.get('evalue')}")
             out[name] = json.loads(ast.literal_eval(r["data"]["text/plain"]))
+        return out
+
+    def cells(self, n: int, code: str = "x = 1", timeout: float = 900) -> list[float]:
+        """Seconds of each of ``n`` top-level cells running ``code`` (needs ``CELLS`` run first)."""
+        self.execute(f"_cells_later({n}, {code!r})")
+        out = self.execute("", expressions={"b": "_jcells.dumps(_cells_out)"}, timeout=timeout)["b"]
+        if out is None:
+            raise RuntimeError("the block of cells did not run (see the kernel's log)")
         return out
 
     def roundtrip(self, code: str, timeout: float = 60) -> float:

@@ -1,11 +1,10 @@
 """Cost of the attribution rules (issue 15): trivial cells in a real ipykernel, side by side.
 
 One kernel (with ``torch`` imported but CUDA not initialised, as in a CPU notebook that
-uses PyTorch) times the session's whole per-cell path, ``begin_cell`` + ``end_cell`` around a
-trivial body (edge snapshots, the attribution marks, the between-cells window, the embodied
-share, the CSV row written and flushed, every subscriber), in alternating blocks, order
-rotated each round. (``run_cell`` inside a cell would be a nested run, which the hooks fold
-into the outer cell, so it would not measure a cell's path; the CSV's row count is checked.)
+uses PyTorch) times trivial top-level cells (``_util.CELLS``): the hooks, edge snapshots, the
+attribution marks, the between-cells window, the embodied share, the CSV row written and
+flushed, every subscriber; in alternating blocks, order rotated each round (the CSV's row
+count is checked).
 
 * off     - extension not loaded,
 * kernel  - ``tracking_mode=kernel`` (the default): a mark of the process tree's CPU time and
@@ -21,24 +20,13 @@ memory and GPU shares every second) is timed directly and given as a share of on
 """
 from __future__ import annotations
 
-from ._util import Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
+from ._util import CELLS, Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
 
 SETUP = """
 import time as _t, json as _j
 import benchmarks._nonet as _nn; _nn.install()
 import torch  # imported, CUDA never initialised
 get_ipython().history_manager.db_cache_size = 10**6
-def _cells(n):
-    from jupyter_carbon.magics import magics_of
-    m = magics_of(get_ipython())
-    s = m.ext.session if m is not None and m.ext is not None and m.ext.active else None
-    pc = _t.perf_counter; out = []
-    for _ in range(n):
-        if s is None:
-            t0 = pc(); _x = 1; out.append(pc() - t0)
-        else:
-            t0 = pc(); s.begin_cell(None, None); _x = 1; s.end_cell("ok"); out.append(pc() - t0)
-    return out
 def _rows():
     import csv, os
     p = os.environ["JPY_SESSION_NAME"].replace(".ipynb", ".carbon.csv")
@@ -78,14 +66,14 @@ def run(cfg: Config) -> list[Row]:
     blocks: dict[str, list] = {a: [] for a in arms}
     cfg.log(f"attribution: {rounds * block} cells per arm (kernel / machine / no gpu_sync / off)")
     with Kernel(env, cfg.workdir / "attribution") as k:
-        k.execute(SETUP, timeout=300)
-        k.execute("_cells(50)")
+        k.execute(CELLS + SETUP, timeout=300)
+        k.cells(50)
         for r in range(rounds):
             for i in range(len(arms)):
                 arm = arms[(i + r) % len(arms)]
                 k.execute(ON[arm], store_history=True)
                 k.execute("pass", store_history=True)  # a sensor setting applies when a cell ends
-                blocks[arm].append(k.execute(f"_b = _cells({block})", expressions={"b": "_j.dumps(_b)"})["b"])
+                blocks[arm].append(k.cells(block))
         k.execute(ON["kernel"], store_history=True)
         k.execute("pass", store_history=True)
         n_rows = k.execute("", expressions={"n": "_j.dumps(_rows())"})["n"]
@@ -100,10 +88,10 @@ def run(cfg: Config) -> list[Row]:
     sec = "8. Attribution rules (issue 15)"
     refresh = direct.get("refresh") or 0.0
     return [
-        Row(sec, "session path per trivial cell, tracking_mode=kernel (default, gpu_sync on)", fmt_t(kern),
+        Row(sec, "added per trivial cell, tracking_mode=kernel (default, gpu_sync on)", fmt_t(kern),
             base=f"machine mode: {fmt_t(mach)}", ratio=f"kernel {fmt_x(kern / mach) if mach > 0 else 'n/a'} of machine",
             target="<= 300 µs", met=kern <= 300e-6,
-            note=f"begin_cell + end_cell with the CSV row; edge marks, between-cells window, embodied share; "
+            note=f"whole per-cell path with the CSV row; edge marks, between-cells window, embodied share; "
                  f"{n_rows} CSV rows written"),
         Row(sec, "gpu_sync idle cost per cell (torch imported, CUDA not initialised)", fmt_t(sync_cost),
             base=f"kernel mode without gpu_sync: {fmt_t(nosync)}",

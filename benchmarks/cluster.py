@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 
-from ._util import Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
+from ._util import CELLS, Config, Kernel, Row, bench_env, fmt_t, fmt_x, median
 
 SETUP = """
 import time as _t, json as _j, timeit as _ti
@@ -36,11 +36,6 @@ import benchmarks._nonet as _nn; _nn.install()
 get_ipython().history_manager.db_cache_size = 10**6
 from jupyter_carbon.cluster.detect import active_client as _ac
 _nodask = min(_ti.repeat(_ac, number=2000, repeat=5)) / 2000
-def _cells(n, code="x = 1"):
-    sh = get_ipython(); pc = _t.perf_counter; rc = sh.run_cell; out = []
-    for _ in range(n):
-        t0 = pc(); rc(code, store_history=True); out.append(pc() - t0)
-    return out
 import os, psutil
 from distributed import LocalCluster, Client
 _cluster = LocalCluster(processes=True, n_workers=4, threads_per_worker=1, dashboard_address=None,
@@ -135,16 +130,15 @@ def run(cfg: Config) -> list[Row]:
     blocks: dict[str, list] = {a: [] for a in arms}
     with Kernel(env, cfg.workdir / "cluster") as k:
         cfg.log("cluster: starting a 4-worker LocalCluster in a kernel")
-        k.execute(SETUP, timeout=300)
-        k.execute("_cells(50)")
+        k.execute(CELLS + SETUP, timeout=300)
+        k.cells(50)
         for r in range(rounds):
             for i in range(len(arms)):
                 arm = arms[(i + r) % len(arms)]
                 cfg.log(f"cluster: {block} cells, {arm} (round {r + 1}/{rounds})")
                 if arm == "cluster":
                     k.execute("_on()", timeout=120)
-                res = k.execute(f"_b = _cells({block})", expressions={"b": "_j.dumps(_b)"})
-                blocks[arm].append(res["b"])
+                blocks[arm].append(k.cells(block))
                 if arm == "cluster":
                     k.execute("_off()", timeout=120)
         cfg.log("cluster: cell edges, meter and idle worker CPU")

@@ -1,7 +1,8 @@
 """Per-cell overhead: trivial cells in a real ipykernel, with and without the extension.
 
 Inside one kernel, ``shell.run_cell("x = 1", store_history=True)`` is timed with
-``time.perf_counter`` cell by cell, in alternating blocks (rotated order each round):
+``time.perf_counter`` cell by cell, each a top-level cell (see ``_util.CELLS``), in
+alternating blocks (rotated order each round):
 
 * off   - extension not loaded (``%unload_ext`` before the block),
 * ours  - ``%load_ext jupyter_carbon``: pre/post_run_cell hooks, a measurement window per
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import statistics
 
-from ._util import CC_KW, Config, Kernel, Row, bench_env, fmt_t, fmt_vs, fmt_x, median
+from ._util import CC_KW, CELLS, Config, Kernel, Row, bench_env, fmt_t, fmt_vs, fmt_x, median
 
 SETUP = """
 import time as _t, json as _j
@@ -29,11 +30,6 @@ import benchmarks._nonet as _nn; _nn.install()
 # next cell's store_inputs() waits on; in a tight loop of cells that contention (disk commits)
 # swamps everything else. In a notebook it happens between cells; batch it here, for every arm.
 get_ipython().history_manager.db_cache_size = 10**6
-def _cells(n, code="x = 1"):
-    sh = get_ipython(); pc = _t.perf_counter; rc = sh.run_cell; out = []
-    for _ in range(n):
-        t0 = pc(); rc(code, store_history=True); out.append(pc() - t0)
-    return out
 def _cc_setup():
     global _cc
     from codecarbon import OfflineEmissionsTracker
@@ -115,19 +111,19 @@ def _in_kernel(cfg: Config, arms: list[str], widget: bool, rounds: int, block: i
     env = bench_env(cfg.workdir / f"percell-w{int(widget)}", JUPYTER_CARBON_WIDGET=int(widget))
     out: dict = {"blocks": {a: [] for a in arms}, "trips": {a: [] for a in arms}}
     with Kernel(env, cfg.workdir / f"percell-w{int(widget)}") as k:
-        k.execute(SETUP)
+        k.execute(CELLS + SETUP)
         if "cc" in arms:
             k.execute("_cc_setup()", timeout=300)
-        k.execute("_cells(50)")  # warm-up: history DB, first compile
+        k.cells(50)  # warm-up: history DB, first compile
         for r in range(rounds):
             for i in range(len(arms)):
                 arm = arms[(i + r) % len(arms)]
                 if ON[arm]:
                     k.execute(ON[arm])
-                res = k.execute(f"_b = _cells({block})", expressions={"b": "_j.dumps(_b)"})
+                res = k.cells(block)
                 if OFF[arm]:
                     k.execute(OFF[arm])
-                out["blocks"][arm].append(res["b"])
+                out["blocks"][arm].append(res)
         if "ours" in arms:
             k.execute(LOAD)
             out["csv_rows"] = k.execute("", expressions={"n": "_j.dumps(_rows())"})["n"]
