@@ -95,7 +95,7 @@ def test_machine_and_process_modes_remain(shell, notebook_dir, monkeypatch):
     m = log[1]
     assert m["tracking_mode"] == "machine" and m["cpu_energy"] == m["machine_cpu_energy"]
     p = log[-1]
-    assert p["tracking_mode"] == "process" and p["machine_energy"] == ""
+    assert p["tracking_mode"] == "process" and float(p["machine_energy"]) >= float(p["energy_consumed"])
 
 
 def test_status_and_summary_show_the_share_and_between(shell, notebook_dir, capsys):

@@ -88,10 +88,21 @@ def test_rapl_preferred_over_models_when_readable(tmp_path):
     setup.close()
 
 
-def test_process_mode_uses_models(tmp_path):
-    setup = discover(powercap_root=str(tree(tmp_path)), gpu=False, tracking_mode="process")
-    assert [s.method for s in setup.sensors] == ["tdp-model", "ram-model"]
-    setup.close()
+def test_process_mode_charges_the_kernel_process_share_of_the_machine(tmp_path):
+    """``process`` mode reads the machine's counters, as every mode does, and charges the
+    kernel process alone its share (its descendants are not followed)."""
+    from jupyter_carbon import runtime
+    from jupyter_carbon.config import Settings
+
+    settings = Settings(None, env={"JUPYTER_CARBON_TRACKING_MODE": "process", "JUPYTER_CARBON_GPU": "0"})
+    meter, setup = runtime.build_meter(settings, powercap_root=str(tree(tmp_path)))
+    try:
+        assert sorted(s.method for s in setup.sensors) == ["rapl", "rapl", "rapl"]
+        assert meter.attribution is not None and meter.attribution.tree.children is False
+        assert meter.attribution.tree.descendants() == []
+    finally:
+        meter.close()
+        setup.close()
 
 
 def test_no_powercap_no_message(tmp_path):

@@ -24,19 +24,20 @@ def build_meter(settings: Any, **discover_kwargs: Any) -> tuple[Meter, SensorSet
     discover_kwargs.setdefault("powercap_root", os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT")
                                or "/sys/class/powercap")
     setup = discover(gpu=settings["gpu"], cpu_tdp_w=settings["cpu_tdp"],
-                     ram_w_per_gb=settings["ram_w_per_gb"], tracking_mode=settings["tracking_mode"],
-                     **discover_kwargs)
+                     ram_w_per_gb=settings["ram_w_per_gb"], **discover_kwargs)
     meter = Meter(setup.sensors, interval=settings["interval"])
     equip(meter, settings["tracking_mode"], settings["gpu_sync"])
     return meter, setup
 
 
 def equip(meter: Meter, tracking_mode: str, gpu_sync: bool) -> Meter:
-    """Give ``meter`` its attribution (``kernel`` mode) and its GPU synchronisation."""
+    """Give ``meter`` its attribution and its GPU synchronisation. ``kernel`` mode charges
+    the kernel's process tree's share of the machine, ``process`` the kernel process's
+    alone; ``machine`` has no attribution (the whole machine)."""
     set_sync(meter, gpu_sync)
-    if tracking_mode == "kernel" and meter.attribution is None:
+    if tracking_mode in ("kernel", "process") and meter.attribution is None:
         try:
-            meter.attribution = make_attribution(meter)
+            meter.attribution = make_attribution(meter, children=tracking_mode == "kernel")
         except Exception:  # no /proc, no psutil: the machine's figures, said in the row's mode
             log.debug("kernel attribution unavailable; charging the machine", exc_info=True)
     return meter
@@ -48,16 +49,17 @@ def set_sync(meter: Meter, on: bool) -> None:
     meter.sync = sync_devices if on else None
 
 
-def make_attribution(meter: Meter) -> Any:
+def make_attribution(meter: Meter, *, children: bool = True) -> Any:
     from .attribution.gpu import GpuUsers
     from .attribution.share import REFRESH_S, KernelShare
+    from .attribution.tree import ProcessTree
     from .gpusync import cuda_active
 
     gpus = [s for s in meter.sensors if s.component == "gpu"]
     handles = [getattr(s, "_handle", None) for s in gpus]
     nvml = getattr(gpus[0], "_nvml", None) if gpus else None
     users = GpuUsers(nvml, handles, cuda_active) if gpus and nvml is not None and None not in handles else None
-    share = KernelShare([s.component for s in meter.sensors], users)
+    share = KernelShare([s.component for s in meter.sensors], users, tree=ProcessTree(children=children))
     meter.sampler.add_chore(share.refresh, REFRESH_S)
     return share
 
@@ -69,10 +71,10 @@ def get_meter(**discover_kwargs: Any) -> Meter:
         if _meter is None:
             interval = discover_kwargs.pop("interval", 1.0)
             gpu_sync = discover_kwargs.pop("gpu_sync", True)
-            discover_kwargs.setdefault("tracking_mode", "kernel")
+            mode = discover_kwargs.pop("tracking_mode", "kernel")
             _setup = discover(**discover_kwargs)
             _meter = Meter(_setup.sensors, interval=interval)
-            equip(_meter, discover_kwargs["tracking_mode"], gpu_sync)
+            equip(_meter, mode, gpu_sync)
             _meter.start()
         return _meter
 

@@ -60,9 +60,10 @@ def _has_children_files(proc: str = PROC) -> bool:
 class ProcessTree:
     """This process and its descendants; ``refresh`` on the sampler thread, the rest anywhere."""
 
-    def __init__(self, proc: str = PROC):
+    def __init__(self, proc: str = PROC, *, children: bool = True):
         self.pid = os.getpid()
         self.proc = proc
+        self.children = children  # False: this process alone (``tracking_mode=process``)
         self._fast = _has_children_files(proc)
         self._lock = threading.Lock()  # guards the descriptors against a refresh closing them
         self._fds: dict[int, int] = {}
@@ -75,6 +76,8 @@ class ProcessTree:
         return {self.pid, *self._fds}
 
     def descendants(self) -> list[int]:
+        if not self.children:
+            return []
         if not self._fast:
             try:
                 import psutil

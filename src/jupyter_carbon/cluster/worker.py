@@ -138,7 +138,7 @@ class HostMeterPlugin(WorkerPlugin):
 
         s = Settings(None)  # this host's JUPYTER_CARBON_* (e.g. its own CPU TDP)
         setup = discover(gpu=self.gpu and s["gpu"], cpu_tdp_w=s["cpu_tdp"],
-                         ram_w_per_gb=s["ram_w_per_gb"], tracking_mode="machine",
+                         ram_w_per_gb=s["ram_w_per_gb"],
                          powercap_root=os.environ.get("JUPYTER_CARBON_POWERCAP_ROOT") or DEFAULT_ROOT)
         meter = Meter(setup.sensors, interval=self.interval)
         return setup, meter, HostLoad()

@@ -240,15 +240,13 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "embodied_emissions": _embodied(m.embodied_kg, cell.embodied_before),
         "gpu_synced": m.gpu_synced,
     }
-    mode = host.tracking_mode
-    if mode == "kernel" and m.machine_devices is None:
-        row["tracking_mode"] = mode = "machine"  # the attribution was unavailable: say what was done
-    if mode != "process":  # process mode's sensors see this process only: no machine figure
-        machine = m.machine
-        for comp in _COMPONENTS:
-            c = machine.get(comp)
-            row[f"machine_{comp}_energy"] = c.energy_j / J_PER_KWH if c is not None and not c.failed else None
-        row["machine_energy"] = m.machine_energy_kwh
+    if host.tracking_mode != "machine" and m.machine_devices is None:
+        row["tracking_mode"] = "machine"  # the attribution was unavailable: say what was done
+    machine = m.machine
+    for comp in _COMPONENTS:
+        c = machine.get(comp)
+        row[f"machine_{comp}_energy"] = c.energy_j / J_PER_KWH if c is not None and not c.failed else None
+    row["machine_energy"] = m.machine_energy_kwh
     for comp in _COMPONENTS:
         c = m.by_component.get(comp)
         if c is None:

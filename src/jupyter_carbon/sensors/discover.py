@@ -5,12 +5,15 @@ else the RAM model.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from .base import CPU, GPU, RAM, Sensor
 from .models import DEFAULT_RAM_W_PER_GB, CpuTdpModel, RamModelSensor, cpu_tdp_sensor
 from .nvml import discover_nvml
 from .rapl import DEFAULT_ROOT, discover_rapl
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -42,14 +45,16 @@ class SensorSetup:
             try:
                 s.close()
             except Exception:
-                pass
+                log.debug("closing sensor %s failed", s.name, exc_info=True)
         for c in self._closers:
             c()
 
 
 def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml=None,
              gpu: bool = True, cpu_tdp_w: float | None = None,
-             ram_w_per_gb: float = DEFAULT_RAM_W_PER_GB, tracking_mode: str = "machine") -> SensorSetup:
+             ram_w_per_gb: float = DEFAULT_RAM_W_PER_GB) -> SensorSetup:
+    """The machine's best sensors per component (what a cell is charged of them is the
+    attribution's business: ``runtime.equip``)."""
     setup = SensorSetup([])
     if gpu:
         n = discover_nvml(env=env, nvml=nvml)
@@ -61,11 +66,8 @@ def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml
     rapl = discover_rapl(powercap_root)
     if rapl.message:
         setup.messages.append(rapl.message)
-    process = tracking_mode == "process"
-    # In process mode the machine-wide counters would charge other programs to this
-    # kernel, so the models (which can be scoped to this process) are used instead.
-    cpu_rapl = [s for s in rapl.sensors if s.component == CPU and not process]
-    ram_rapl = [s for s in rapl.sensors if s.component == RAM and not process]
+    cpu_rapl = [s for s in rapl.sensors if s.component == CPU]
+    ram_rapl = [s for s in rapl.sensors if s.component == RAM]
     for s in rapl.sensors:
         if s not in cpu_rapl and s not in ram_rapl:
             s.close()
@@ -74,12 +76,12 @@ def discover(*, powercap_root: str = DEFAULT_ROOT, env: dict | None = None, nvml
     else:
         for s in cpu_rapl:
             s.close()
-        setup.sensors.append(_tdp_sensor(cpu_tdp_w, process, setup.notes))
-    setup.sensors += ram_rapl or [RamModelSensor(ram_w_per_gb, process=process)]
+        setup.sensors.append(_tdp_sensor(cpu_tdp_w, setup.notes))
+    setup.sensors += ram_rapl or [RamModelSensor(ram_w_per_gb)]
     return setup
 
 
-def _tdp_sensor(override_w, process, notes) -> CpuTdpModel:
+def _tdp_sensor(override_w, notes) -> CpuTdpModel:
     from ..hardware.cpuinfo import cpu_model_name, cpu_packages
     from ..hardware.tdp import lookup_tdp
 
@@ -90,4 +92,4 @@ def _tdp_sensor(override_w, process, notes) -> CpuTdpModel:
     if match.note:
         notes.append(f"CPU power is modelled: {match.note}; for a better estimate set "
                         f"JUPYTER_CARBON_CPU_TDP=<watts> (or %carbon config --cpu_tdp W)")
-    return cpu_tdp_sensor(watts, name, process=process)
+    return cpu_tdp_sensor(watts, name)
