@@ -340,7 +340,7 @@ time.sleep(1.2)""",
     """part = sub.results[-1][1].result(15)
 print("@@PART", json.dumps({"workers": part.workers, "hosts": part.hosts,
       "complete": part.complete, "reason": part.reason, "kwh": part.columns()["cluster_energy"],
-      "cpu_j": part.by_component.get("cpu", 0)}))
+      "cpu_j": part.by_component.get("cpu", 0), "totals": sub.session.totals.cluster_kwh}))
 client.close(); cluster.close()""",
 ]
 
@@ -358,10 +358,11 @@ def test_a_cell_in_a_real_kernel_gets_its_cluster_part(notebook_dir, monkeypatch
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(notebook_dir)}}).execute()
     out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
-    part = json.loads(out.split("@@PART", 1)[1])
+    part = json.loads(out.split("@@PART", 1)[1].splitlines()[0])
     assert part["complete"], part["reason"]
     assert (part["workers"], part["hosts"]) == (2, 1)
     assert part["cpu_j"] > 0 and part["kwh"] >= part["cpu_j"] / 3.6e6
+    assert part["totals"] >= part["kwh"] * 0.999  # the session's totals include it, as the row does
     import csv
 
     with open(notebook_dir / "analysis.carbon.csv", newline="") as f:

@@ -1,6 +1,7 @@
 """The records of cells: the running one, an ended one's, and the session's totals."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -88,8 +89,22 @@ class Totals:
     between_kg: float = 0.0
     embodied_kg: float = 0.0
     machine_kwh: float = 0.0
+    cluster_kwh: float = 0.0  # of energy_kwh: the clusters' parts, added when they complete
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, m: Measurement, between: Measurement | None = None) -> None:
+        with self._lock:
+            self._add(m, between)
+
+    def add_late(self, joules: float, kwh: float, kg: float) -> None:
+        """A part of a cell completed after it ended (a cluster's energy, from its thread)."""
+        with self._lock:
+            self.energy_j += joules
+            self.energy_kwh += kwh
+            self.emissions_kg += kg
+            self.cluster_kwh += kwh
+
+    def _add(self, m: Measurement, between: Measurement | None) -> None:
         self.cells += 1
         self.energy_j += m.energy_j
         self.energy_kwh += m.energy_kwh

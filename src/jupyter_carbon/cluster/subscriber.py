@@ -8,6 +8,7 @@ background thread) before it writes the row with ``merge_row``.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections import deque
@@ -59,6 +60,15 @@ class ClusterSubscriber:
         if not part.complete:
             self.session.say_once(f"the cluster's part of a cell is incomplete: {part.reason}")
 
+    def _to_totals(self, fut: Future, *, m: Any) -> None:
+        """The session's totals include the cluster's parts, as the rows do."""
+        try:
+            part = fut.result()
+            kwh = part.energy_kwh(m.pue)
+            self.session.totals.add_late(part.energy_j, kwh, kwh * m.intensity.g_per_kwh / 1000.0)
+        except Exception:
+            log.debug("jupyter-carbon: cluster part not added to the totals", exc_info=True)
+
     def running(self) -> ClusterPart | None:
         """The running cell's cluster part so far (live views)."""
         span = self._span
@@ -92,6 +102,7 @@ class ClusterSubscriber:
                 fut = self.cell_ended(rec.execution_count, rec.measurement.ended_at.timestamp())
                 if fut is not None:
                     rec.late.append(row_update(fut))
+                    fut.add_done_callback(functools.partial(self._to_totals, m=rec.measurement))
             elif kind == "SessionClosing":
                 self.close()
         except Exception:
