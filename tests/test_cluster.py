@@ -437,6 +437,40 @@ def test_jc_track_includes_the_cluster_part_and_its_end_does_not_wait(env):
     assert m2._cluster_part is None and m2.cluster is None
 
 
+def test_live_views_show_the_clusters_watts_while_a_cell_runs(env, shell):
+    """The running cell's live state (widget, panel, at-cell line) carries ``cluster_w``
+    while a cell drives the cluster, and the session's totals include the cluster's part."""
+    import threading
+
+    from jupyter_carbon.cluster import attach
+    from jupyter_carbon.widget.state import running_state
+    from shells import session_of
+
+    with local_cluster(**env, JUPYTER_CARBON_HOST_ID="sim-l") as cluster, \
+            distributed.Client(cluster) as client:
+        shell.user_ns.update(client=client, burn=burn)
+        shell.run_cell("%load_ext jupyter_carbon")
+        s = session_of(shell)
+        shell.run_cell("x = 1")  # a cell with the client active: its collector connects
+        col = next(iter(attach._collectors.values()))
+        wait_for(lambda: reporting(col, ["sim-l"]), what="the host's meter")
+        seen, stop = [], threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                seen.append(running_state(s, None).get("cluster_w"))
+                time.sleep(0.2)
+        t = threading.Thread(target=watch)
+        t.start()
+        shell.run_cell("client.gather(client.map(burn, [1.5] * 2, pure=False))")
+        stop.set()
+        t.join()
+        assert any(w is not None and w > 0 for w in seen), seen
+        wait_for(lambda: s.totals.cluster_kwh > 0, what="the cell's cluster part in the totals")
+        shell.run_cell("%unload_ext jupyter_carbon")
+        assert "cluster_w" not in s.running_extras
+
+
 def test_no_dask_import_when_dask_is_not_used():
     code = ("import sys, jupyter_carbon.cluster as c\n"
             "assert c.active_client() is None and c.begin() is None\n"

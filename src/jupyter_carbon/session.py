@@ -48,6 +48,9 @@ class CarbonSession:
         self.current: RunningCell | None = None
         self.totals = Totals()
         self.history: deque[CellRecord] = deque(maxlen=HISTORY)
+        #: Live figures of the running cell that subscribers add (``cluster_w``: the cluster's
+        #: watts), read by live views; each returns a number or None, without I/O.
+        self.running_extras: dict[str, Callable[[], float | None]] = {}
         self.paused = False
         self.closed = False
         self.baseline_w: dict[str, float] | None = None

@@ -223,8 +223,9 @@ class ClusterCollector:
 
     def watts(self) -> float:
         """Power of the metered hosts (whole hosts, not this client's share), from their
-        last two reports: what a live view shows as cluster watts."""
-        return sum(self._watts.values())
+        last two reports: what a live view shows as cluster watts. The kernel's own host is
+        left out when its row already has it."""
+        return sum(w for h, w in self._watts.items() if not (self.skip_local and h == self.local))
 
     # --- finishing (the finisher thread) ---------------------------------------------
     def _metered(self) -> set[str]:

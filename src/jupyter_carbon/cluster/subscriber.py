@@ -29,6 +29,9 @@ class ClusterSubscriber:
         self.grace_s = grace_s
         self._span: Span | None = None
         self.results: deque[tuple[Any, Future]] = deque(maxlen=keep)  # (execution count, part)
+        extras = getattr(session, "running_extras", None)
+        if extras is not None:
+            extras["cluster_w"] = self.running_watts
 
     def options(self) -> dict[str, Any]:
         s = self.session.settings
@@ -74,6 +77,13 @@ class ClusterSubscriber:
         span = self._span
         return span.so_far() if span is not None else None
 
+    def running_watts(self) -> float | None:
+        """The cluster hosts' power now, while a cell runs (whole hosts, from their last two
+        reports: a task's share is known only when it ends, so the row's figure comes later
+        and is the attributed one); None without a cluster."""
+        span = self._span
+        return span.collector.watts() if span is not None else None
+
     def pending_for(self, execution_count) -> Future | None:
         for count, fut in reversed(self.results):
             if count == execution_count:
@@ -84,6 +94,7 @@ class ClusterSubscriber:
         """The session ends (``%unload_ext``): stop measuring the cluster; the scheduler
         plugin removes the workers' meters when no other client uses them."""
         self._span = None
+        getattr(self.session, "running_extras", {}).pop("cluster_w", None)
         unsubscribe = getattr(self.session, "unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe(self)

@@ -174,7 +174,7 @@ def running_state(session, sample) -> dict[str, Any]:
         return {}
     seconds, joules, g_per_kwh, pue = figures
     kwh = joules / J_PER_KWH * pue
-    return {
+    out = {
         "n": getattr(cell, "execution_count", None),
         "label": getattr(cell, "label", None),
         "elapsed_s": r(seconds, 3),
@@ -182,6 +182,14 @@ def running_state(session, sample) -> dict[str, Any]:
         "co2_g": r(kwh * g_per_kwh),
         "power_w": r(joules / seconds if seconds > 0 else 0.0, 3),
     }
+    for name, figure in dict(getattr(session, "running_extras", {})).items():
+        try:
+            value = figure()
+        except Exception:  # a live view never fails on an extra figure
+            value = None
+        if value is not None:
+            out[name] = r(value, 3)
+    return out
 
 
 def totals_state(session) -> dict[str, Any]:
