@@ -52,12 +52,12 @@ RANDOM_FOREST = [
 # Random forest on California housing, measured cell by cell
 
 This notebook fits a `RandomForestRegressor` (100 trees, all cores) to the California housing
-data set and lets **jupyter-carbon** measure what every cell costs in energy and CO2e:
+data set and lets **jupyter-carbon** measure what every cell costs in energy and CO₂e:
 
 * `%load_ext jupyter_carbon` (first cell) measures *every* cell from then on and appends one row
   per cell to `random_forest.carbon.csv` beside this notebook;
 * `%%carbon --label fit` gives the training cell a live view and a detailed summary;
-* `%carbon report` at the end shows the costliest cells, and the last cell plots CO2e per cell
+* `%carbon report` at the end shows the costliest cells, and the last cell plots CO₂e per cell
   straight from the CSV with pandas (`jupyter_carbon.read_log`).
 
 **Data.** The real data set is downloaded by scikit-learn on first use (about 400 KB, then
@@ -203,7 +203,7 @@ print(f"train {X_train.shape}, test {X_test.shape}; target {y.name} in units of 
 `%%carbon --label fit` shows a live line (watts now, energy so far) while the cell runs and a
 summary when it ends: each component's power, energy and *method* (a hardware counter such as
 RAPL is marked measured; the CPU TDP × utilisation model and the RAM model are marked
-estimated), the total in kWh, the CO2e and the carbon intensity used, with where it came from.
+estimated), the total in kWh, the CO₂e and the carbon intensity used, with where it came from.
 The label `fit` goes into the CSV row.
 """),
     ("code", r"""
@@ -252,14 +252,14 @@ names = [f"[{n}] {lab}" if isinstance(lab, str) and lab else f"[{n}]"
          for n, lab in zip(log["execution_count"], log["label"])]
 fig, ax = plt.subplots(figsize=(6, 2.8))
 ax.bar(names, log["emissions"] * 1000, color="#3b8f5a")
-ax.set_ylabel("gCO2e")
-ax.set_title(f"CO2e per cell, from {os.path.basename(csv_path)}")
+ax.set_ylabel("g CO₂e")
+ax.set_title(f"CO₂e per cell, from {os.path.basename(csv_path)}")
 ax.tick_params(axis="x", labelrotation=45)
 fig.tight_layout()
 plt.show()
 fit = log[log["label"] == "fit"].iloc[-1]
 print(f"fit: {fit['duration']:.1f} s, {fit['energy_consumed'] * 1000:.3f} Wh, "
-      f"{fit['emissions'] * 1000:.3f} gCO2e ({fit['energy_consumed'] / log['energy_consumed'].sum():.0%} "
+      f"{fit['emissions'] * 1000:.3f} g CO₂e ({fit['energy_consumed'] / log['energy_consumed'].sum():.0%} "
       f"of the energy of the {len(log)} cells logged so far)")
 """),
 ]
@@ -644,10 +644,10 @@ row = cell_row("train")
 wh_per_1k = row["energy_consumed"] * 1000 / (tokens / 1000)
 mg_per_1k = row["emissions"] * 1e6 / (tokens / 1000)
 print(f"train: {row['duration']:.1f} s, {row['energy_consumed'] * 1000:.3f} Wh, "
-      f"{row['emissions'] * 1000:.3f} gCO2e for {tokens:,} tokens")
+      f"{row['emissions'] * 1000:.3f} g CO₂e for {tokens:,} tokens")
 parts = ", ".join(f"{c} {row[c + '_energy'] * 1000:.3f} Wh ({row[c + '_method']})"
                   for c in ("cpu", "gpu", "ram") if pd.notna(row[c + "_energy"]))
-print(f"ENERGY: {wh_per_1k * 1000:.3f} mWh and {mg_per_1k:.3f} mgCO2e per 1,000 tokens; {parts}")
+print(f"ENERGY: {wh_per_1k * 1000:.3f} mWh and {mg_per_1k:.3f} mg CO₂e per 1,000 tokens; {parts}")
 """),
     ("md", r"""
 ## Two model sizes side by side
@@ -674,7 +674,7 @@ for label, m, hist, n_tok in (("train", model, history, tokens), ("train-tiny", 
                  "tokens": n_tok, "seconds": round(r["duration"], 1),
                  "Wh": r["energy_consumed"] * 1000,
                  "mWh / 1k tokens": r["energy_consumed"] * 1e6 / (n_tok / 1000),
-                 "mgCO2e / 1k tokens": r["emissions"] * 1e6 / (n_tok / 1000),
+                 "mg CO₂e / 1k tokens": r["emissions"] * 1e6 / (n_tok / 1000),
                  "final val loss": round(hist[-1][2], 3)})
 pd.DataFrame(rows).set_index("label").round(4)
 """),

@@ -108,7 +108,12 @@ def jupyter_server(app: str, tmp: Path, env_extra: dict[str, str] | None = None)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER_CARBON_", "JPY_"))}
     env.update(JUPYTER_CONFIG_DIR=str(home / "config"), JUPYTER_RUNTIME_DIR=str(home / "runtime"),
                IPYTHONDIR=str(home / "ipython"), JUPYTER_PLATFORM_DIRS="1",
-               JUPYTER_CARBON_COUNTRY="FR", JUPYTER_CARBON_INTERVAL="0.5", PYTHONUNBUFFERED="1")
+               JUPYTER_CARBON_COUNTRY="FR", JUPYTER_CARBON_INTERVAL="0.5", PYTHONUNBUFFERED="1",
+               # The front-end is under test, not the attribution: charge this kernel's own CPU
+               # time (as tests/test_kernel.py does), immune to other load on a shared machine.
+               JUPYTER_CARBON_TRACKING_MODE="process",
+               # Notebook 7 ignores --JupyterNotebookApp.user_settings_dir; both read this
+               JUPYTERLAB_SETTINGS_DIR=str(settings))
     env.update(env_extra or {})
     venv_bin = str(Path(sys.executable).parent)
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
@@ -194,7 +199,12 @@ def run_cell(page, index: int) -> None:
     cell = cells(page).nth(index)
     prompt = cell.locator(".jp-InputArea-prompt")
     for _ in range(5):
-        cell.locator(".jp-InputArea-editor").click()
+        try:
+            cell.locator(".jp-InputArea-editor").click(timeout=8000)
+        except Exception:  # something covers it (a dialog or toast while the page settles)
+            screenshot(page, "run-cell-blocked")
+            page.keyboard.press("Escape")
+            continue
         page.keyboard.press("Shift+Enter")
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:

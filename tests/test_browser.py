@@ -112,10 +112,12 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             bar_height = inline.locator(".jc-bar").bounding_box()["height"]
             assert bar_height < 60, f"collapsed widget is {bar_height}px high"  # one or two lines
 
-            # A 5 s CPU-busy cell: the running figure rises while it runs.
+            # A 5 s CPU-busy cell: the running figure rises while it runs; the widget keeps
+            # its height (the page does not jump when a cell starts or ends).
             run_cell(page, 1)
             fig = inline.locator(".jc-running-fig")
             seen = watch_running(fig, 2.6)
+            assert inline.locator(".jc-bar").bounding_box()["height"] == bar_height
             screenshot(page, "lab-1-running")
             screenshot(page, "lab-1-running-widget", inline)
             seen += watch_running(fig, 2.6)
@@ -133,7 +135,7 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             assert re.search(r"\d(\.\d+)? s", text_of(row))  # ~5 s
             assert parse_wh(text_of(row)) > 0
             details = text_of(inline.locator(".jc-details"))
-            assert "France (FR)" in details and "g/kWh" in details and "table:" in details
+            assert "France (FR)" in details and "g CO₂e/kWh" in details and "table:" in details
             assert re.search(r"(µ|m|k)?Wh", text_of(inline.locator(".jc-totals")))
             screenshot(page, "lab-2-expanded-widget", inline)
 
@@ -147,10 +149,11 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             no_markup_from_labels(page)
             screenshot(page, "lab-3-label-as-text", inline)
 
-            # %carbon sidebar: the same model in the right sidebar, live.
+            # %carbon sidebar: the lab extension's panel in the right sidebar, live, showing the
+            # same figures (the lab extension replaces the sidecar in JupyterLab).
             run_cell(page, 3)
             wait_idle(page, 3)
-            side = page.locator(".jupyterlab-sidecar .jc-root")
+            side = page.locator('[data-jupyter-carbon="panel"] .jc-root')
             side.wait_for(timeout=20000)
             deadline = time.monotonic() + 10
             while text_of(side.locator(".jc-totals-fig")) != text_of(inline.locator(".jc-totals-fig")):
@@ -178,20 +181,21 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             assert not errors, errors
 
             # %unload_ext: the views become a static summary (the text/html fallback), the
-            # sidebar panel goes away, and the label is still only text.
+            # panel stops showing live figures, and the label is still only text.
             run_cell(page, 5)
             wait_idle(page, 5)
             static = cells(page).nth(0).locator(".jupyter-carbon-fallback")
             static.wait_for(timeout=20000)
             assert "unloaded" in text_of(static) and XSS in text_of(static)
             assert cells(page).nth(0).locator(".jc-root").count() == 0
-            page.locator(".jupyterlab-sidecar").wait_for(state="detached", timeout=20000)
+            side.wait_for(state="detached", timeout=20000)
+            assert "unloaded" in text_of(page.locator('[data-jupyter-carbon="panel"] .jc-panel-note'))
             no_markup_from_labels(page)
             assert page.evaluate("document.querySelectorAll('.jupyter-carbon-fallback img').length") == 0
             screenshot(page, "lab-6-unloaded-static", static)
 
 
-def test_notebook7_inline_smoke(tmp_path):
+def test_notebook7_inline_smoke_and_panel(tmp_path):
     require_browser()
     with jupyter_server("notebook", tmp_path) as srv:
         write_notebook(srv.root / "nb7.ipynb", [
@@ -208,14 +212,16 @@ def test_notebook7_inline_smoke(tmp_path):
             inline.locator(".jc-bar").click()
             wait_for_text(inline.locator(".jc-table"), r"\[2\]")
             screenshot(page, "nb7-1-expanded")
-            # Not JupyterLab: one clear line, and the widget inline instead of a sidebar.
+            # %carbon sidebar opens the lab extension's panel in Notebook 7's right area.
             run_cell(page, 2)
             wait_idle(page, 2)
             out = cells(page).nth(2)
-            wait_for_text(out.locator(".jp-OutputArea"), r"needs JupyterLab")
-            out.locator(".jc-root").wait_for(timeout=20000)
+            wait_for_text(out.locator(".jp-OutputArea"), r"Carbon panel")
+            panel = page.locator('[data-jupyter-carbon="panel"]')
+            panel.wait_for(state="visible", timeout=20000)
+            wait_for_text(panel.locator(".jc-total"), r"\d+(\.\d+)? (m|k)?W")
             assert page.locator(".jupyterlab-sidecar").count() == 0
-            screenshot(page, "nb7-2-sidebar-fallback")
+            screenshot(page, "nb7-2-sidebar-panel")
             no_markup_from_labels(page)
 
 

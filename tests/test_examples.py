@@ -148,7 +148,7 @@ def test_gpt_notebook(tmp_path, monkeypatch):
     m = re.search(r"trained on ([\d,]+) tokens", train_out)
     tokens = int(m.group(1).replace(",", ""))
     assert tokens == 500 * 16 * 64  # steps x batch x block at the small size
-    m = re.search(r"ENERGY: ([\d.]+) mWh and ([\d.]+) mgCO2e per 1,000 tokens", out)
+    m = re.search(r"ENERGY: ([\d.]+) mWh and ([\d.]+) mg CO₂e per 1,000 tokens", out)
     assert m, out[-2000:]
     assert math.isclose(float(m.group(1)), row["energy_consumed"] * 1e6 / (tokens / 1000), rel_tol=0.01,
                         abs_tol=0.0011)

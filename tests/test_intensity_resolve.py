@@ -76,7 +76,7 @@ def test_country_without_figure_uses_world_value_and_says_why(tmp_path):
     i = r.intensity
     assert i.g_per_kwh == WORLD_AVERAGE.g_per_kwh and i.source == "world-average"
     assert i.country_iso == "MC" and any("no table figure" in n for n in r.notes)
-    assert describe(i) == f"{WORLD_AVERAGE.g_per_kwh:.0f} gCO2e/kWh (world average: no table figure for MC)"
+    assert describe(i) == f"{WORLD_AVERAGE.g_per_kwh:.0f} g CO₂e/kWh (world average: no table figure for MC)"
 
 
 def test_bad_country_errors_name_their_origin():
@@ -92,16 +92,16 @@ def test_bad_country_errors_name_their_origin():
 
 def test_describe():
     fr = resolve(country="FR", env={}, tz=NO_TZ)
-    assert describe(fr) == f"{fr.g_per_kwh:.0f} gCO2e/kWh (FR, {fr.source})"
+    assert describe(fr) == f"{fr.g_per_kwh:.0f} g CO₂e/kWh (FR, {fr.source})"
     assert describe(fr, via="time zone Europe/Paris") == \
-        f"{fr.g_per_kwh:.0f} gCO2e/kWh (FR from time zone Europe/Paris, {fr.source})"
+        f"{fr.g_per_kwh:.0f} g CO₂e/kWh (FR from time zone Europe/Paris, {fr.source})"
     assert describe(WORLD_AVERAGE) == (
-        "479 gCO2e/kWh (world average: country unknown \u2014 %carbon config --country XX, "
+        "479 g CO₂e/kWh (world average: country unknown \u2014 %carbon config --country XX, "
         "or JUPYTER_CARBON_COUNTRY for every kernel)")
-    assert describe(Intensity(300, "explicit")) == "300 gCO2e/kWh (explicit)"
-    assert describe(LIVE) == "123 gCO2e/kWh (FR, live:electricitymaps)"
+    assert describe(Intensity(300, "explicit")) == "300 g CO₂e/kWh (explicit)"
+    assert describe(LIVE) == "123 g CO₂e/kWh (FR, live:electricitymaps)"
     assert describe(resolve(country="US", region="US-CA", env={}, tz=NO_TZ)).startswith(
-        "179 gCO2e/kWh (US-CA, table:EPA eGRID 2023)")
+        "179 g CO₂e/kWh (US-CA, table:EPA eGRID 2023)")
 
 
 # -- mix --------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_notebook_cells_are_each_logged_once(notebook_dir, monkeypatch):
     # the %%carbon cell shows its summary as text and HTML (label escaped)
     summary = [o for o in nb.cells[5].outputs if "text/html" in o.get("data", {})]
     assert summary and "fit &lt;b&gt;model&lt;/b&gt;" in summary[-1].data["text/html"]
-    assert "kg CO2e" in summary[-1].data["text/plain"]
+    assert "kg CO₂e" in summary[-1].data["text/plain"]
     # the samples file was written in batches
     samples = notebook_dir / "analysis.carbon-samples.csv"
     assert samples.exists() and len(rows(samples)) >= 3
@@ -139,7 +139,7 @@ def test_carbon_cell_live_line_updates_in_place_while_running(notebook_dir, monk
     assert len(running) >= 2 and all(u["content"]["transient"]["display_id"] == display_id for u in updates)
     assert len(updates) <= 2.5 / 0.5 + 3  # at most ~2 per second
     final = updates[-1]["content"]["data"]
-    assert "live:" in final["text/plain"] and "kg CO2e" in final["text/plain"]
+    assert "live:" in final["text/plain"] and "kg CO₂e" in final["text/plain"]
 
 
 def _run(kc, code, timeout=60):

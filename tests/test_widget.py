@@ -375,7 +375,7 @@ def test_mimebundle_has_widget_view_plain_and_escaped_html(session):
     assert not [a for _, attrs in tags for a, _v in attrs if a.startswith("on")]  # no event handlers
     assert [t for t in parse_text(html) if XSS in t]  # the label is there, as text
     text = data["text/plain"]
-    assert "[5] " + XSS in text and "50 W" in text and "CO2e" in text
+    assert "[5] " + XSS in text and "50 W" in text and "CO₂e" in text
     assert "mWh" in text  # readable units: 41.7 mWh, not 0.0417 Wh
 
 
@@ -407,10 +407,12 @@ def parse_text(html):
 
 def test_js_renders_user_text_only_as_text():
     """The front-end never parses kernel strings as HTML (the browser test checks the DOM)."""
-    sources = [ROOT / "js" / "widget.js"]
+    sources = [ROOT / "js" / "render" / "view.js", ROOT / "js" / "widget.js", ROOT / "js" / "render" / "format.js",
+               *sorted((ROOT / "labextension" / "src").glob("*.ts"))]
     built = ROOT / "src" / "jupyter_carbon" / "widget" / "static" / "widget.js"
     if built.is_file():
         sources.append(built)
+    sources += sorted((ROOT / "src" / "jupyter_carbon" / "labextension" / "static").glob("*.js"))
     for path in sources:
         code = path.read_text()
         for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write",
@@ -430,7 +432,7 @@ def test_js_units_match_python_units(tmp_path):
         pytest.skip("node is not installed")
     values = [0, 1e-7, 4.2e-5, 0.000544, 0.0417, 0.5, 1, 12.34, 99.96, 123.4, 1234.5, 2.5e6]
     module = tmp_path / "widget.mjs"  # an ES module whatever package.json says
-    module.write_text((ROOT / "js" / "widget.js").read_text())
+    module.write_text((ROOT / "js" / "render" / "format.js").read_text())  # shared by both front-ends
     script = (f"import('{module.as_uri()}').then(m => console.log(JSON.stringify("
               f"{json.dumps(values)}.map(v => [m.fmtEnergyWh(v), m.fmtMassG(v), m.fmtPowerW(v), "
               "m.fmtDuration(v)]))))")

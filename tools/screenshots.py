@@ -212,7 +212,7 @@ def shoot(page, srv, train_i: int, report_i: int, out: Path) -> None:
     menu(page, "Run", "Run All Cells")
 
     # --- 1. the widget in the sidebar while the training cell runs ----------------------------
-    side = page.locator(".jupyterlab-sidecar .jc-root")
+    side = page.locator('[data-jupyter-carbon="panel"] .jc-root')  # the lab extension's panel
     side.wait_for(timeout=60000)
     widen_right_sidebar(page, SIDEBAR_WIDTH)
     train = cells(page).nth(train_i)

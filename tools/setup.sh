@@ -24,6 +24,12 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
+# A `jupyter labextension develop` link would make pip write (and, on the next install, delete)
+# the lab extension's files through it, inside src/: drop such a link first. The editable
+# install itself puts the built lab extension in .venv/share/jupyter/labextensions (shared-data),
+# so `.venv/bin/jupyter lab` shows it; after `npm run build`, run this script again to refresh it.
+ext=.venv/share/jupyter/labextensions/jupyter-carbon
+if [ -L "$ext" ]; then rm "$ext"; fi
 .venv/bin/python -m pip install -q -e ".[test,examples,report,sidebar,bench]"
 if [ "$(id -u)" = 0 ]; then
   # Jupyter refuses to start as root unless told; this venv's own config says so, so that the

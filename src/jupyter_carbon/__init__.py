@@ -1,4 +1,4 @@
-"""jupyter-carbon: live, per-cell energy and CO2e for Jupyter notebooks.
+"""jupyter-carbon: live, per-cell energy and CO₂e for Jupyter notebooks.
 
 Importing this package is cheap and has no side effects: no thread, no NVML, no network.
 ``%load_ext jupyter_carbon`` or ``jc.track()`` start the one sampler thread on demand.
@@ -51,3 +51,9 @@ def unload_ipython_extension(ipython) -> None:
     from .magics import unload
 
     unload(ipython)
+
+
+def _jupyter_labextension_paths():
+    """Where Jupyter finds the bundled JupyterLab / Notebook 7 extension (``jupyter labextension
+    develop`` uses it for an editable install; a wheel ships it under share/jupyter/labextensions)."""
+    return [{"src": "labextension", "dest": "jupyter-carbon"}]

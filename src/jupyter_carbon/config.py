@@ -64,13 +64,13 @@ def _choice(*choices):
 
 
 def _embodied(v) -> str:
-    """on / off, or the machine's total embodied emissions in kg CO2e (kept as text)."""
+    """on / off, or the machine's total embodied emissions in kg CO₂e (kept as text)."""
     s = str(v).strip().lower()
     if s in ("1", "true", "yes", "on", "auto", ""):
         return "on"
     if s in ("0", "false", "no", "off", "none"):
         return "off"
-    return format(_float_range(0, 1e7, "embodied (kg CO2e)")(s), "g")
+    return format(_float_range(0, 1e7, "embodied (kg CO₂e)")(s), "g")
 
 
 def _text(v) -> str:
@@ -141,7 +141,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("interval", 1.0, check_interval, "sampling interval in seconds (0.05-60)", CFloat),
     Option("country", None, _optional(_country), "ISO country code or name for the grid intensity"),
     Option("region", None, _optional(_region), "sub-national region code, e.g. US-CA"),
-    Option("intensity", None, _optional(_intensity), "explicit grid intensity, gCO2e/kWh", CFloat),
+    Option("intensity", None, _optional(_intensity), "explicit grid intensity, g CO₂e/kWh", CFloat),
     Option("pue", 1.0, _pue, "power usage effectiveness of the data centre (>= 1)", CFloat),
     Option("live", None, _optional(_choice("electricitymaps", "gb-grid")),
            "live intensity provider: electricitymaps (token in JUPYTER_CARBON_ELECTRICITYMAPS_TOKEN) or gb-grid"),
@@ -162,7 +162,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in [
     Option("gpu_sync", True, _bool, "synchronise the GPUs the kernel initialised before a cell's end "
            "snapshot, so asynchronous GPU work lands in the cell that launched it", Bool),
     Option("embodied", "on", _embodied, "per-cell share of the hardware's manufacturing emissions "
-           "(embodied_emissions column): on, off, or this machine's total in kg CO2e"),
+           "(embodied_emissions column): on, off, or this machine's total in kg CO₂e"),
     Option("project_name", "jupyter-carbon", _label, "project_name column of the CSV"),
 ]}
 

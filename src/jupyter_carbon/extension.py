@@ -17,6 +17,7 @@ from .events import Event, MeterStarted, MeterStopping
 from .hooks import CellHooks
 from .outputs.cell_log import CellLog
 from .outputs.footprint import FootprintPrinter
+from .outputs.frontend import FrontendComm
 from .outputs.samples_log import SamplesOutput
 from .session import CarbonSession
 from .widget import WidgetOutput
@@ -33,6 +34,7 @@ class CarbonExtension:
         self.cell_log: CellLog | None = None
         self.widget: WidgetOutput | None = None
         self.cluster: Any = None
+        self.frontend: FrontendComm | None = None
 
     @property
     def active(self) -> bool:
@@ -93,6 +95,7 @@ class CarbonExtension:
                 log.debug("closing %r failed", out, exc_info=True)
         self.outputs.clear()
         self.cell_log = None
+        self.frontend = None
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -115,8 +118,9 @@ class CarbonExtension:
 
         self.cluster = ClusterSubscriber(session)  # imports no Dask until a client is active
         session.subscribe(self.cluster)
+        self.frontend = FrontendComm(session, self.shell)  # the lab extension's comm, when it connects
         self.outputs = [self.cell_log, SamplesOutput(session), FootprintPrinter(session),
-                        ProcessMeterLink(session), self.cluster]
+                        ProcessMeterLink(session), self.cluster, self.frontend]
 
     # --- what the magics show ----------------------------------------------------------------
     def status_line(self) -> str:

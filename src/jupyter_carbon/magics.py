@@ -252,6 +252,10 @@ class CarbonMagics(Magics):
     def _cmd_sidebar(self, rest: list[str]) -> None:
         self._no_args("sidebar", rest)
         self._session()
+        frontend = self.ext.frontend
+        if frontend is not None and frontend.open_panel():
+            print("jupyter-carbon: opened the Carbon panel in the right sidebar.")
+            return
         self.ext.widget_output().show_sidebar()
 
 

@@ -1,4 +1,4 @@
-"""A window's energy with its CO2e: what cells, ``%%carbon`` and ``jc.track()`` report.
+"""A window's energy with its CO₂e: what cells, ``%%carbon`` and ``jc.track()`` report.
 
 Component energies are what the devices drew; ``energy_kwh`` is their sum times the PUE,
 and ``emissions_kg`` is that times the grid intensity, as CodeCarbon defines them.
@@ -29,7 +29,7 @@ class Measurement(EnergyFigures, MachineFigures):
     machine_devices: tuple[DeviceEnergy, ...] | None = None  # see ``Energy``
     shares: dict[str, Any] | None = None
     gpu_synced: bool | None = None
-    #: This window's share of the hardware's manufacturing emissions (kg CO2e), apart from
+    #: This window's share of the hardware's manufacturing emissions (kg CO₂e), apart from
     #: ``emissions_kg`` and never added to it; None when not computed (``embodied`` off).
     embodied_kg: float | None = None
     by_component: dict[str, ComponentEnergy] = field(init=False)
@@ -62,4 +62,4 @@ class Measurement(EnergyFigures, MachineFigures):
         parts = ", ".join(f"{c}={fmt_energy_j(e.energy_j)}" for c, e in self.by_component.items())
         label = f" {self.label!r}" if self.label else ""
         return (f"<Measurement{label} {fmt_duration(self.duration_s)}: {fmt_energy_j(self.energy_j)} "
-                f"({parts}), {fmt_mass_g(self.emissions_kg * 1000)} CO2e>")
+                f"({parts}), {fmt_mass_g(self.emissions_kg * 1000)} CO₂e>")

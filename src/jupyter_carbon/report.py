@@ -72,7 +72,7 @@ def show_report(path: Path, *, notebook: Path | None = None, session_id: str | N
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(df) + 1.2))
     grams = df["co2e_g"]
     ax.barh(df["cell"].astype(str)[::-1], grams[::-1], color="#3b8f5a")
-    ax.set_xlabel("gCO2e")
+    ax.set_xlabel("g CO₂e")
     ax.set_title(f"Top {len(df)} cells by emissions")
     fig.tight_layout()
     plt.show()

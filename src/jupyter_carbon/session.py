@@ -219,7 +219,7 @@ class CarbonSession:
                               f"its energy is left empty from now on (the other sensors carry on)")
 
     def running_figures(self, sample: Sample | None = None) -> tuple[float, float, float, float] | None:
-        """(seconds, device joules, gCO2e/kWh, PUE) of the running cell, or None: the live
+        """(seconds, device joules, g CO₂e/kWh, PUE) of the running cell, or None: the live
         views' figures, without building a Measurement."""
         cell = self.current
         if cell is None:

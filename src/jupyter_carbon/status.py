@@ -27,10 +27,10 @@ def status_report(s: CarbonSession, log_path: Any) -> str:
     lines.append(f"  charged: {s.settings['tracking_mode']} mode" + _power_now(meter, latest))
     t = s.totals
     lines.append(f"  session: {t.cells} cells, {fmt_duration(t.duration_s)}, {fmt_energy_j(t.energy_j)}, "
-                 f"{fmt_mass_g(t.emissions_kg * 1000)} CO2e; between cells {fmt_energy_j(t.between_j)}, "
-                 f"{fmt_mass_g(t.between_kg * 1000)} CO2e; total {fmt_energy_wh(t.session_kwh * 1000)}")
+                 f"{fmt_mass_g(t.emissions_kg * 1000)} CO₂e; between cells {fmt_energy_j(t.between_j)}, "
+                 f"{fmt_mass_g(t.between_kg * 1000)} CO₂e; total {fmt_energy_wh(t.session_kwh * 1000)}")
     if t.embodied_kg:
-        lines.append(f"  embodied (manufacturing, apart): {fmt_mass_g(t.embodied_kg * 1000)} CO2e")
+        lines.append(f"  embodied (manufacturing, apart): {fmt_mass_g(t.embodied_kg * 1000)} CO₂e")
     lines.append(f"  log: {log_path}")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@ runs): text/plain and escaped text/html, so it reads well in exports and on GitH
 from __future__ import annotations
 
 import html
+from decimal import Decimal
 
 from .measurement import Measurement
 from .equivalents import car_distance
@@ -12,16 +13,24 @@ from .units import fmt_duration, fmt_energy_j, fmt_energy_wh, fmt_mass_g, fmt_po
 def _source(m: Measurement) -> str:
     i = m.intensity
     if i.source == "world-average":
-        return f"{i.g_per_kwh:.0f} gCO2e/kWh (world average)"
+        return f"{i.g_per_kwh:.0f} g CO₂e/kWh (world average)"
     where = i.region or i.country_iso
-    return f"{i.g_per_kwh:.0f} gCO2e/kWh ({where + ', ' if where else ''}{i.source})"
+    return f"{i.g_per_kwh:.0f} g CO₂e/kWh ({where + ', ' if where else ''}{i.source})"
+
+
+def plain(x: float, digits: int = 4) -> str:
+    """``digits`` significant digits as a plain decimal, never exponent notation:
+    4.976e-05 -> ``0.00004976``."""
+    if x == 0 or x != x or x in (float("inf"), float("-inf")):
+        return f"{x:g}"
+    return format(Decimal(f"{x:.{digits}g}"), "f")
 
 
 def live_text(m: Measurement) -> str:
     label = f"{m.label}: " if m.label else ""
     comps = " · ".join(f"{c} {fmt_power_w(e.power_w)}" for c, e in m.by_component.items())
     return (f"{label}running {fmt_duration(m.duration_s)} · {fmt_energy_j(m.energy_j)} · "
-            f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e · {comps}")
+            f"{fmt_mass_g(m.emissions_kg * 1000)} CO₂e · {comps}")
 
 
 class CellSummary:
@@ -41,7 +50,7 @@ class CellSummary:
         if m.above_idle_j is not None:
             idle = f" ({fmt_energy_j(m.above_idle_j)} above idle)"
         return (f"{label}{fmt_duration(m.duration_s)} · {fmt_energy_wh(m.energy_kwh * 1000)}{idle} · "
-                f"{fmt_mass_g(m.emissions_kg * 1000)} CO2e{status}")
+                f"{fmt_mass_g(m.emissions_kg * 1000)} CO₂e{status}")
 
     def _share(self) -> str | None:
         """``this kernel 8 W of the machine's 35 W`` in kernel mode (None otherwise)."""
@@ -51,12 +60,12 @@ class CellSummary:
         machine_w = sum(d.power_w for d in m.machine_devices)
         line = f"this kernel {fmt_power_w(m.power_w)} of the machine's {fmt_power_w(machine_w)}"
         if m.embodied_kg is not None:
-            line += f" · embodied {fmt_mass_g(m.embodied_kg * 1000)} CO2e (apart)"
+            line += f" · embodied {fmt_mass_g(m.embodied_kg * 1000)} CO₂e (apart)"
         return line
 
     def _totals(self) -> str:
-        """The CSV's units, for people who copy figures: kWh and kg."""
-        return f"total {self.m.energy_kwh:.4g} kWh, {self.m.emissions_kg:.4g} kg CO2e"
+        """The CSV's units, for people who copy figures: kWh and kg (as plain decimals)."""
+        return f"total {plain(self.m.energy_kwh)} kWh, {plain(self.m.emissions_kg)} kg CO₂e"
 
     def _footer(self) -> str:
         m = self.m

@@ -12,7 +12,7 @@ from .measurement import Measurement
 
 
 class track:
-    """Context manager and decorator measuring energy and CO2e of what runs inside.
+    """Context manager and decorator measuring energy and CO₂e of what runs inside.
 
     >>> with track("train") as m:
     ...     fit()

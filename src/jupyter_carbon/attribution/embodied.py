@@ -4,7 +4,7 @@
 / lifetime x the window's duration x the kernel's share: the base and CPUs by the CPU share,
 RAM by the RAM share, each GPU by its share (1 outside kernel mode). Kept apart from the
 operational ``emissions`` and never added to them. The ``embodied`` setting turns it off or
-replaces the machine's total with a known figure (kg CO2e, split among the parts in the
+replaces the machine's total with a known figure (kg CO₂e, split among the parts in the
 proportions of the default factors).
 """
 from __future__ import annotations
@@ -49,7 +49,7 @@ class Hardware:
 
 
 class Embodied:
-    """kg CO2e per second of each part of this machine, and a window's share of it."""
+    """kg CO₂e per second of each part of this machine, and a window's share of it."""
 
     def __init__(self, hardware: Hardware, total_kg: float | None = None):
         f = factors()
@@ -76,7 +76,7 @@ class Embodied:
 
 
 def from_setting(value: str, gpus: int) -> Embodied | None:
-    """The ``embodied`` setting: ``on``, ``off`` or a number (kg CO2e for the machine)."""
+    """The ``embodied`` setting: ``on``, ``off`` or a number (kg CO₂e for the machine)."""
     if value == "off":
         return None
     try:

@@ -1,6 +1,6 @@
 """Measurement engine: channels, the sampler thread, the meter and its windows.
 
-It knows energy only: no grid intensity, no output. ``jupyter_carbon.measurement`` adds CO2e.
+It knows energy only: no grid intensity, no output. ``jupyter_carbon.measurement`` adds CO₂e.
 """
 from .energy import ComponentEnergy, DeviceEnergy, Energy
 from .meter import Meter

@@ -1,6 +1,6 @@
 """What a window measured: energy per device and per component, before any grid factor.
 
-CO2e is applied where results are made or shown (``jupyter_carbon.measurement``): a
+CO₂e is applied where results are made or shown (``jupyter_carbon.measurement``): a
 window's energy does not depend on the grid.
 """
 from __future__ import annotations

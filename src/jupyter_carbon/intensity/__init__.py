@@ -1,4 +1,4 @@
-"""Carbon intensity: turn kWh into CO2e, always saying where the factor came from.
+"""Carbon intensity: turn kWh into CO₂e, always saying where the factor came from.
 
 Importing this package reads no file, starts no thread and opens no socket: the table loads on
 first lookup, and ``LiveIntensity`` (urllib, threads) is imported only when first used.

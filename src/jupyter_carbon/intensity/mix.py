@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from .model import Intensity
 from .text import shown
 
-# Lifecycle emission factors, gCO2e per kWh generated. The commonly used set shipped by
+# Lifecycle emission factors, g CO₂e per kWh generated. The commonly used set shipped by
 # CodeCarbon (MIT) in ``data/private_infra/carbon_intensity_per_source.json``:
 #  - coal 995, petroleum 816, natural gas 743: responsibleproblemsolving/energy-usage,
 #    "Conversion to CO2" (derived from US EIA fuel emission rates);

@@ -1,4 +1,4 @@
-"""The value object every CO2e figure is computed from, carried into the CSV and the widget."""
+"""The value object every CO₂e figure is computed from, carried into the CSV and the widget."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -22,5 +22,5 @@ class Intensity:
 # Used until the intensity resolver has run, and when nothing else is known.
 # Ember/Our World in Data, latest year per country (2022-2023), via CodeCarbon 3.3.2:
 # the generation-weighted mean of the shipped country rows (the WORLD row of
-# data/intensity.csv; a test keeps the two equal): 479.0 gCO2e/kWh.
+# data/intensity.csv; a test keeps the two equal): 479.0 g CO₂e/kWh.
 WORLD_AVERAGE = Intensity(479.0, "world-average", None, "World", None)

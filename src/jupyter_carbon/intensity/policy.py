@@ -81,7 +81,7 @@ class IntensityPolicy:
         return self._live
 
     def line(self) -> str:
-        """``56 gCO2e/kWh (FR from time zone Europe/Paris, table:Ember/OWID 2023)``"""
+        """``56 g CO₂e/kWh (FR from time zone Europe/Paris, table:Ember/OWID 2023)``"""
         s = self.settings
         try:
             r = resolve_detailed(intensity=s["intensity"], country=s["country"], region=s["region"],

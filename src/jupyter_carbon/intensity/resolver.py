@@ -113,8 +113,8 @@ def resolve(*, intensity: object = None, country: str | None = None, region: str
 
 
 def describe(intensity: Intensity, *, via: str | None = None) -> str:
-    """One line for status bars: ``56 gCO2e/kWh (FR, table:Ember/OWID 2023)``."""
-    g = f"{intensity.g_per_kwh:.0f} gCO2e/kWh"
+    """One line for status bars: ``56 g CO₂e/kWh (FR, table:Ember/OWID 2023)``."""
+    g = f"{intensity.g_per_kwh:.0f} g CO₂e/kWh"
     if intensity.source == "world-average":
         if intensity.country_iso:
             why = f"no table figure for {intensity.country_iso}"

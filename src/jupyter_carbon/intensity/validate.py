@@ -30,10 +30,10 @@ def validate_intensity(value: object) -> float:
     """A g/kWh figure from an option, config or env var (numbers or numeric strings)."""
     g = _number(value.strip() if isinstance(value, str) else value, "carbon intensity")
     if g < 0:
-        raise ConfigError(f"carbon intensity must be >= 0 gCO2e/kWh, got {shown(value)}")
+        raise ConfigError(f"carbon intensity must be >= 0 g CO₂e/kWh, got {shown(value)}")
     if g > MAX_G_PER_KWH:
         raise ConfigError(
-            f"carbon intensity {shown(value)} gCO2e/kWh is implausible (max {MAX_G_PER_KWH:.0f}; "
+            f"carbon intensity {shown(value)} g CO₂e/kWh is implausible (max {MAX_G_PER_KWH:.0f}; "
             "grids range ~10-1000); give grams per kWh, not kg or g/MWh"
         )
     return g

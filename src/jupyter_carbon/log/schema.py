@@ -1,9 +1,9 @@
 """One CSV row per cell: CodeCarbon's column names and units first, so its tools and habits
 carry over, then what only a notebook knows.
 
-Units: duration [s], emissions [kg CO2e], emissions_rate [kg/s], *_power [W, mean over the
+Units: duration [s], emissions [kg CO₂e], emissions_rate [kg/s], *_power [W, mean over the
 cell], *_energy and energy_consumed [kWh], ram_total_size [GiB, as CodeCarbon], intensity
-[gCO2e/kWh], energy_above_idle [kWh]. Timestamps are ISO 8601 in UTC with an explicit offset.
+[g CO₂e/kWh], energy_above_idle [kWh]. Timestamps are ISO 8601 in UTC with an explicit offset.
 
 Decisions (the README's CSV section should say the same):
 
@@ -80,7 +80,7 @@ class CellInfo:
     project_name: str | None = None
     run_id: str | None = None
     #: What the kernel was charged between the previous cell and this one: kWh (x PUE, like
-    #: ``energy_consumed``) and kg CO2e of embodied share; None when nothing was measured.
+    #: ``energy_consumed``) and kg CO₂e of embodied share; None when nothing was measured.
     idle_energy_before: float | None = None
     embodied_before: float | None = None
 

@@ -29,7 +29,7 @@ class FootprintPrinter:
             display(CellSummary(rec.measurement, rec.status))
         elif cell.summary is None and rec.duration_s >= self.session.settings["summary_threshold"]:
             print(f"jupyter-carbon: [{rec.execution_count}] {fmt_duration(rec.duration_s)}, "
-                  f"{fmt_energy_j(rec.energy_j)}, {fmt_mass_g(rec.emissions_kg * 1000)} CO2e")
+                  f"{fmt_energy_j(rec.energy_j)}, {fmt_mass_g(rec.emissions_kg * 1000)} CO₂e")
 
     def close(self) -> None:
         self.session.unsubscribe(self.handle)

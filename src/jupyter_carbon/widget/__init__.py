@@ -37,7 +37,30 @@ class WidgetOutput:
                 from .live import CarbonWidget
 
                 self.widget = CarbonWidget(self.session)
+                self.session.subscribe(self._on_event)
             return self.widget
+
+    def _on_event(self, event: Any) -> None:
+        """Where no view has rendered the widget (nbconvert, nbclient: a notebook executed
+        headless), refresh the inline outputs' text/html fallback at each cell end, so the
+        saved notebook shows the session's final figures, not the ones of the first cell."""
+        from ..events import CellEnded
+
+        w = self.widget
+        if not isinstance(event, CellEnded) or w is None or w.closed or w.frontends or not w._handles:
+            return
+        try:
+            from . import state as st
+            from .fallback import html_summary, text_summary
+
+            data, _md = w._repr_mimebundle_()
+            snap = {**w.snapshot(), "totals": st.totals_state(self.session),
+                    "recent": st.recent_state(self.session), "running": {}}
+            bundle = {**data, "text/plain": text_summary(snap), "text/html": html_summary(snap)}
+            for handle in list(w._handles):
+                handle.update(bundle, raw=True)
+        except Exception:
+            log.debug("could not refresh the widget's fallback", exc_info=True)
 
     def show_inline(self) -> None:
         """Display the live widget in the current output (again, if it is shown elsewhere)."""
@@ -116,6 +139,7 @@ class WidgetOutput:
         with self._lock:
             self.closed = True
             w, self.widget = self.widget, None
+        self.session.unsubscribe(self._on_event)
         if w is not None:
             w.detach(note)
 

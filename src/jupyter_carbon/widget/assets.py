@@ -18,7 +18,12 @@ export default { render({ el }) {
 
 def asset_text(name: str, default: str) -> str:
     """The bundled front-end file; in a source checkout without a build, the source."""
-    for path in (_HERE / "static" / name, _HERE.parents[2] / "js" / name):  # <repo>/js
-        if path.is_file():
-            return path.read_text(encoding="utf-8")
+    built = _HERE / "static" / name
+    if built.is_file():
+        return built.read_text(encoding="utf-8")
+    source = _HERE.parents[2] / "js" / name  # <repo>/js: usable unbundled only without imports
+    if source.is_file():
+        text = source.read_text(encoding="utf-8")
+        if not any(line.startswith(("import ", "export {")) for line in text.splitlines()):
+            return text
     return default

@@ -59,13 +59,24 @@ def text_summary(state: dict[str, Any]) -> str:
     lines.append(head)
     cells = int(tot.get("cells") or 0)
     lines.append(f"session: {cells} cell{'s' if cells != 1 else ''}, "
-                 f"{fmt_energy_wh(tot.get('energy_wh') or 0.0)}, {fmt_mass_g(tot.get('co2_g') or 0.0)} CO2e")
+                 f"{fmt_energy_wh(tot.get('energy_wh') or 0.0)}, {fmt_mass_g(tot.get('co2_g') or 0.0)} CO₂e")
+    extras = []
+    if tot.get("between_wh") is not None:
+        extras.append(f"between cells {fmt_energy_wh(tot['between_wh'])}")
+    if tot.get("embodied_g") is not None:
+        extras.append(f"embodied {fmt_mass_g(tot['embodied_g'])} CO₂e (kept apart)")
+    if power.get("machine_w") is not None and abs(power["machine_w"] - (power.get("total_w") or 0.0)) > \
+            0.005 * max(power["machine_w"], power.get("total_w") or 0.0):
+        extras.append(f"this kernel {fmt_power_w(power.get('total_w') or 0.0)} of the machine's "
+                      f"{fmt_power_w(power['machine_w'])}")
+    if extras:
+        lines.append("  " + " · ".join(extras))
     if i:
-        lines.append(f"grid: {i.get('g_per_kwh', 0):g} gCO2e/kWh, {_where(i)}, source {i.get('source')}"
+        lines.append(f"grid: {float(i.get('g_per_kwh') or 0):.0f} g CO₂e/kWh, {_where(i)}, source {i.get('source')}"
                      + (f", PUE {i.get('pue'):g}" if i.get("pue") not in (None, 1, 1.0) else ""))
     for rec in state.get("recent") or ():
         lines.append(f"  {cell_name(rec.get('n'), rec.get('label'))}: {fmt_duration(rec.get('duration_s') or 0)}, "
-                     f"{fmt_energy_wh(rec.get('energy_wh') or 0.0)}, {fmt_mass_g(rec.get('co2_g') or 0.0)} CO2e"
+                     f"{fmt_energy_wh(rec.get('energy_wh') or 0.0)}, {fmt_mass_g(rec.get('co2_g') or 0.0)} CO₂e"
                      + (f" ({rec.get('status')})" if rec.get("status") not in (None, "ok") else ""))
     return "\n".join(lines)
 
