@@ -141,6 +141,8 @@ export function cellLine(fig, units) {
   const mark = measured === true ? MEASURED : measured === false ? ESTIMATED : "";
   const status = fig.running ? "running" : String(fig.status || "ok");
   const parts = [fmtDuration(fig.duration_s), fmtEnergyWh(energyWh, u.energy), `${fmtMassG(co2g, u.mass)} ${CO2E}`];
+  // while a cell drives a Dask cluster: the cluster hosts' power now (the row adds its share)
+  if (fig.running && fig.cluster_w !== undefined && fig.cluster_w !== null) parts.push(`cluster ${fmtPowerW(fig.cluster_w)}`);
   let text = parts.join(" · ");
   if (status !== "ok") text += ` · ${status}`;
   const kind = measured === true ? "measured (hardware counters)" : measured === false ? "estimated (in part a documented model)" : "";

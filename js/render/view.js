@@ -252,7 +252,8 @@ export function renderView({ model, el }, opts = {}) {
       dot.setAttribute("aria-hidden", "true");
       const name = h("span", "jc-cellname", cellName(run.n, run.label));
       name.title = cellName(run.n, run.label);
-      const fig = h("span", "jc-num jc-running-fig", `${fmtDuration(run.elapsed_s)} · ${E(run.energy_wh)} · ${M(run.co2_g)} CO₂e`);
+      const cluster = run.cluster_w !== undefined && run.cluster_w !== null ? ` · cluster ${fmtPowerW(run.cluster_w)}` : "";
+      const fig = h("span", "jc-num jc-running-fig", `${fmtDuration(run.elapsed_s)} · ${E(run.energy_wh)} · ${M(run.co2_g)} CO₂e${cluster}`);
       running.append(dot, name, fig);
       running.title = "the cell running now: elapsed, energy (with PUE) and CO₂e so far";
     } else {

@@ -80,6 +80,7 @@ export class NotebookCells {
         duration_s: r.elapsed_s,
         energy_kwh: (Number(r.energy_wh) || 0) / 1000,
         emissions_kg: (Number(r.co2_g) || 0) / 1000,
+        cluster_w: r.cluster_w,
         execution_count: r.n
       };
     } else {

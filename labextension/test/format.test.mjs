@@ -37,6 +37,9 @@ test('the per-cell line: figures, marks and status', () => {
   const live = cellLine({ running: true, duration_s: 1.8, energy_kwh: 7.41e-6, emissions_kg: 4.15e-7 });
   assert.equal(live.status, 'running');
   assert.match(live.text, /· running$/);
+  const cluster = cellLine({ running: true, duration_s: 3, energy_kwh: 1e-5, emissions_kg: 1e-6, cluster_w: 41.5 });
+  assert.match(cluster.text, /· cluster 41\.5 W · running$/);
+  assert.doesNotMatch(cellLine({ duration_s: 3, energy_kwh: 1e-5, emissions_kg: 1e-6, cluster_w: 41.5 }).text, /cluster/);
   const fixed = cellLine({ duration_s: 1, energy_kwh: 1e-6, emissions_kg: 1e-7, status: 'interrupted' }, { energy: 'J', mass: 'mg' });
   assert.equal(fixed.text, '1.0 s · 3.6 J · 0.1 mg CO₂e · interrupted');
 });
