@@ -218,6 +218,36 @@ def test_window_so_far_matches_peek():
     assert w.so_far(before) == (0.0, 0.0)  # a point before the window: nothing yet
 
 
+def test_live_figure_with_a_moving_share_never_goes_down():
+    """With an attribution, each sampler period is charged at the share of that period: the
+    running figure adds up and never falls when the kernel's share drops mid-cell."""
+    clock = ManualClock()
+    m = Meter([ReplaySensor(PowerTrace([(0, 100.0), (1e6, 100.0)]), mode="power", name="cpu")],
+              clock=clock)
+
+    class Share:  # what attribution.share.KernelShare offers live views
+        weight = 1.0
+
+        def mark(self):
+            return None
+
+        def live_weights(self):
+            return (self.weight,)
+
+    share = m.attribution = Share()
+    clock.t = 1.0
+    w = m.begin()
+    shown = []
+    for t, weight in ((2.0, 1.0), (3.0, 1.0), (4.0, 0.1), (5.0, 0.1), (6.0, 0.5)):
+        share.weight = weight
+        clock.t = t
+        m.sampler.tick()
+        shown.append(w.so_far()[1])
+        assert w.so_far()[1] == shown[-1]  # read twice: counted once
+    assert shown == sorted(shown)
+    assert shown[-1] == pytest.approx(100.0 * (1 + 1 + 0.1 + 0.1 + 0.5))
+
+
 def test_sampler_tick_and_window_edges_read_alike():
     """The sampler and window edges read through one function: the same numbers."""
     def sensors():

@@ -9,6 +9,7 @@ share of the machine's energy; the machine's own figures stay in ``machine_devic
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple, Protocol
@@ -16,6 +17,8 @@ from typing import Any, NamedTuple, Protocol
 from .channel import Channel
 from .energy import DeviceEnergy, Energy
 from .sample import Sample
+
+_LIVE = threading.Lock()  # live views may read a window from two threads at once
 
 
 class Attribution(Protocol):
@@ -66,7 +69,7 @@ class Window:
     ``start`` may be an edge already taken (the end of the previous window).
     """
 
-    __slots__ = ("source", "label", "started_at", "start", "start_edge", "before_end", "end_edge")
+    __slots__ = ("source", "label", "started_at", "start", "start_edge", "before_end", "end_edge", "_live")
 
     def __init__(self, source: Source, label: str | None = None,
                  before_end: Callable[[], object] | None = None, start: Edge | None = None):
@@ -78,6 +81,7 @@ class Window:
         self.start = edge.sample
         self.started_at = edge.at or datetime.now(timezone.utc)
         self.end_edge: Edge | None = None
+        self._live: tuple[float, Sequence[float], float] | None = None  # (mono, joules, kernel's J)
 
     def end(self, at: Edge | None = None, *, sync: bool = True) -> Energy:
         """Close the window (at an edge already taken, or now)."""
@@ -103,19 +107,23 @@ class Window:
     def so_far(self, sample: Sample | None = None) -> tuple[float, float]:
         """(seconds, joules of every device) up to the latest sampler point (or one given):
         the two figures a live view shows, without building an Energy. With an
-        attribution, the joules are the kernel's share at the latest sampler mark."""
+        attribution, each sampler period's energy is weighted by the kernel's share in that
+        period and added up, so the live figure never goes down as the share moves."""
         s = sample or self.source.latest()
         start = self.start
         if s is None or s.mono <= start.mono:
             return 0.0, 0.0
-        joules = [max(now - then, 0.0) for now, then in zip(s.joules, start.joules)]
         attr = self.source.attribution
-        if attr is not None:
-            weights = getattr(attr, "live_weights", None)
-            w = weights() if weights is not None else None
-            if w is not None and len(w) == len(joules):
-                return s.mono - start.mono, sum(j * x for j, x in zip(joules, w))
-        return s.mono - start.mono, sum(joules)
+        weights = getattr(attr, "live_weights", None) if attr is not None else None
+        w = weights() if weights is not None else None
+        if w is None or len(w) != len(s.joules):
+            return s.mono - start.mono, sum(max(now - then, 0.0) for now, then in zip(s.joules, start.joules))
+        with _LIVE:
+            mono, last, acc = self._live or (start.mono, start.joules, 0.0)
+            if s.mono > mono:
+                acc += sum(max(now - then, 0.0) * x for now, then, x in zip(s.joules, last, w))
+                self._live = (s.mono, s.joules, acc)
+        return s.mono - start.mono, acc
 
     def _measure(self, end: Sample, ended_at: datetime, end_mark: Any, synced: bool | None) -> Energy:
         start = self.start
