@@ -42,13 +42,14 @@ _cluster = LocalCluster(processes=True, n_workers=4, threads_per_worker=1, dashb
                         env={"JUPYTER_CARBON_HOST_ID": "bench-host"})
 _client = Client(_cluster)
 _dask = min(_ti.repeat(_ac, number=2000, repeat=5)) / 2000
+from distributed.client import _set_global_client
+_set_global_client(None)  # the "ext" arm: the extension loaded, no active client
 get_ipython().run_line_magic('load_ext', 'jupyter_carbon')
-from jupyter_carbon.extension import get_session
+from jupyter_carbon.magics import magics_of
 from jupyter_carbon.cluster import attach as _A
-from jupyter_carbon.cluster.subscriber import attach as _attach, detach as _detach
 from jupyter_carbon.cluster.scheduler import stats as _stats
-_s = get_session(get_ipython())
-_sub = None
+_s = magics_of(get_ipython()).ext.session
+_sub = magics_of(get_ipython()).ext.cluster  # the extension's cluster subscriber
 def _wait(pred, timeout=60):
     end = _t.monotonic() + timeout
     while not pred():
@@ -56,17 +57,15 @@ def _wait(pred, timeout=60):
             raise TimeoutError("cluster benchmark: timed out")
         _t.sleep(0.05)
 def _on():
-    global _sub
-    _sub = _attach(_s)
+    _set_global_client(_client)  # the client is active: cells get a cluster part
     get_ipython().run_cell("pass")  # the first cell on the client starts its collector
     col = _A.collector_for(_client)
     _wait(lambda: col.state == "ready" and "bench-host" in col.last)
     t = col.offset.to_remote(_t.time())
     _wait(lambda: col.last["bench-host"][1] > t)
 def _off():
-    global _sub
-    _detach(_s, _sub); _sub = None
     _A.detach_all()
+    _set_global_client(None)
     _wait(lambda: "jupyter-carbon" not in _cluster.scheduler.plugins)
 def _edges(n):
     pc = _t.perf_counter; xs = []
@@ -84,7 +83,7 @@ def _meter_stats():
 def _kernel_sample(n=2000):
     sp = _s.meter.sampler; c = _t.thread_time()
     for _ in range(n):
-        sp.sample_now()
+        sp.tick()
     return (_t.thread_time() - c) / n
 """
 

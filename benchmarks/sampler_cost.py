@@ -47,7 +47,7 @@ def _timed(fn, into: list):
 def _floor(what: str, interval: float, seconds: float) -> dict:
     """A thread on the sampler's schedule doing nothing, only the /proc/stat read, or the read
     and its parse."""
-    from jupyter_carbon.sensors.models import PROC_STAT_HEAD
+    from jupyter_carbon.hardware.procfs import STAT_HEAD as PROC_STAT_HEAD
 
     fd = os.open("/proc/stat", os.O_RDONLY)
 

@@ -13,10 +13,12 @@ import logging
 import sys
 from collections import deque
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .attach import Span, begin, current
 from .part import J_PER_KWH, ClusterPart
+
+if TYPE_CHECKING:
+    from .attach import Span
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,11 @@ class ClusterSubscriber:
 
     # --- the two edges (main thread; microseconds, no I/O) -----------------------------
     def cell_started(self, start_wall: float) -> None:
+        if "distributed.client" not in sys.modules:  # no Dask client can be active
+            self._span = None
+            return
+        from .attach import begin  # the collector's modules, only once Dask is in use
+
         self._span = begin(start_wall, **self.options())
 
     def cell_ended(self, execution_count, end_wall: float) -> Future | None:
@@ -50,6 +57,8 @@ class ClusterSubscriber:
         if span is None:
             # A client created in this cell: connect now, so the next cell is measured whole.
             if "distributed.client" in sys.modules:
+                from .attach import current
+
                 current(**self.options())
             return None
         fut = span.end(end_wall)
@@ -98,11 +107,12 @@ class ClusterSubscriber:
         unsubscribe = getattr(self.session, "unsubscribe", None)
         if unsubscribe is not None:
             unsubscribe(self)
-        from .attach import detach_all
+        if "jupyter_carbon.cluster.attach" in sys.modules:  # else no collector was ever made
+            from .attach import detach_all
 
-        detach_all()
+            detach_all()
 
-    # --- after the refactor: session.subscribe(sub) ------------------------------------
+    # --- the session's events ---------------------------------------------------------
     def __call__(self, event) -> None:
         kind = type(event).__name__
         try:

@@ -53,7 +53,10 @@ class WidgetOutput:
             from . import state as st
             from .fallback import html_summary, text_summary
 
-            data, _md = w._repr_mimebundle_()
+            view = w.view_bundle()
+            if view is None:
+                return
+            data = view[0]
             snap = {**w.snapshot(), "totals": st.totals_state(self.session),
                     "recent": st.recent_state(self.session), "running": {}}
             bundle = {**data, "text/plain": text_summary(snap), "text/html": html_summary(snap)}

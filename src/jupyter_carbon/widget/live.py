@@ -285,12 +285,19 @@ class CarbonWidget(anywidget.AnyWidget):
             self.frontends[app] = self.frontends.get(app, 0) + 1
 
     # --- where widgets do not render -------------------------------------------------------------
-    def _repr_mimebundle_(self, **kwargs):
+    def view_bundle(self, **kwargs) -> tuple[dict, dict] | None:
+        """The widget's own view data (no text/html fallback), or None once closed."""
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
         data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        data = dict(data)
+        return dict(data), metadata
+
+    def _repr_mimebundle_(self, **kwargs):
+        bundle = self.view_bundle(**kwargs)
+        if bundle is None:
+            return None
+        data, metadata = bundle
         snap = self.snapshot()
         data["text/plain"] = text_summary(snap)
         data["text/html"] = html_summary(snap)
