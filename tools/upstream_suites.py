@@ -152,14 +152,23 @@ def install_missing(reqs: list[str], python: str, workdir: Path) -> list[str]:
     return sorted(set(after.splitlines()) - set(freeze.splitlines()))
 
 
+def pinned_options(python: str) -> list[str]:
+    """Options that keep a newer test plugin from failing a suite before it starts, the same
+    in both runs: pytest-asyncio >= 0.24 warns (an error under the suites' ``filterwarnings =
+    error``) when its loop scope is unset."""
+    probe = subprocess.run([python, "-c", "import pytest_asyncio"], capture_output=True)
+    return ["-o", "asyncio_default_fixture_loop_scope=function"] if probe.returncode == 0 else []
+
+
 def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: float,
                extra_args: list[str], nodeids: list[str] | None = None) -> Run:
     """One pytest run of the suite in ``srcdir``; outcomes come from the plugin's JSON."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = run_env(workdir, mode)
-    pytest = Path(python).with_name("pytest")  # not `python -m`: keeps the sdist off sys.path[0]
-    cmd = [str(pytest) if pytest.exists() else python, *([] if pytest.exists() else ["-m", "pytest"]),
-           "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q", *extra_args, *(nodeids or [])]
+    # `python -m pytest`: the unpacked sdist (same version as installed) comes first on sys.path,
+    # so doctest collection of its modules does not meet the installed copy (ImportPathMismatch)
+    cmd = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q",
+           *pinned_options(python), *extra_args, *(nodeids or [])]
     run = Run(mode, log_path=workdir / "pytest.log")
     t0 = time.monotonic()
     with open(run.log_path, "w") as out:
