@@ -169,9 +169,10 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
     # so doctest collection of its modules does not meet the installed copy (ImportPathMismatch)
     cmd = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q",
            *pinned_options(python), *extra_args, *(nodeids or [])]
-    run = Run(mode, log_path=workdir / "pytest.log")
+    log_path = workdir / "pytest.log"
+    run = Run(mode, log_path=log_path)
     t0 = time.monotonic()
-    with open(run.log_path, "w") as out:
+    with open(log_path, "w") as out:
         try:
             run.rc = subprocess.run(cmd, cwd=srcdir, env=env, stdout=out, stderr=subprocess.STDOUT,
                                     timeout=timeout).returncode
