@@ -21,6 +21,7 @@ import csv
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -165,6 +166,9 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
     """One pytest run of the suite in ``srcdir``; outcomes come from the plugin's JSON."""
     workdir.mkdir(parents=True, exist_ok=True)
     env = run_env(workdir, mode)
+    # a fresh copy per run: a killed run leaves state behind (IPython's conftest refuses to
+    # start when its ./tmp-ipython-pytest-profiledir exists) and one run must not see another's
+    srcdir = Path(shutil.copytree(srcdir, workdir / "src", dirs_exist_ok=True))
     # `python -m pytest`: the unpacked sdist (same version as installed) comes first on sys.path,
     # so doctest collection of its modules does not meet the installed copy (ImportPathMismatch)
     cmd = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q",
