@@ -115,3 +115,9 @@ def test_test_requirements_come_from_the_sdists_pyproject(tmp_path):
     (tmp_path / "pyproject.toml").write_text(
         '[project]\nname = "x"\n[project.optional-dependencies]\ntest = ["pytest>=7", "pre-commit", "flaky"]\n')
     assert us.test_requirements(tmp_path) == ["pytest>=7", "flaky"]
+
+
+def test_test_requirements_read_a_dependency_group_too(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[dependency-groups]\ntest = ["ipyparallel", {include-group = "lint"}]\n')
+    assert us.test_requirements(tmp_path) == ["ipyparallel"]

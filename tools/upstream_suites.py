@@ -122,11 +122,13 @@ def fetch_sdist(dist: str, version: str, cache: Path, python: str) -> Path:
 
 
 def test_requirements(srcdir: Path) -> list[str]:
-    """The sdist's ``test`` extra, from its pyproject.toml (ipykernel's PKG-INFO omits it)."""
+    """The sdist's ``test`` extra, or its ``test`` dependency group (PEP 735: ipykernel's),
+    from its pyproject.toml (ipykernel's PKG-INFO has neither)."""
     try:
-        project = tomllib.loads((srcdir / "pyproject.toml").read_text())["project"]
-        reqs = list(project.get("optional-dependencies", {}).get("test", []))
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        data = tomllib.loads((srcdir / "pyproject.toml").read_text())
+        reqs = list(data.get("project", {}).get("optional-dependencies", {}).get("test", []))
+        reqs += [r for r in data.get("dependency-groups", {}).get("test", []) if isinstance(r, str)]
+    except (OSError, tomllib.TOMLDecodeError):
         log.debug("no test extra in %s", srcdir, exc_info=True)
         reqs = []
     return [r for r in reqs if r.split(";")[0].split("[")[0].split("<")[0].split(">")[0]
