@@ -88,6 +88,7 @@ def test_run_env_keeps_csvs_out_of_the_suite_and_the_users_settings_out(tmp_path
     assert Path(env["JUPYTER_CARBON_LOG"]).parent == tmp_path / "carbon"
     assert env["IPYTHONDIR"] == str(tmp_path / "ipython")
     assert str(TOOLS) in env["PYTHONPATH"].split(os.pathsep)
+    assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert not any(k.startswith("JUPYTER_CARBON_") for k in us.run_env(tmp_path / "b", "baseline"))
 
 

@@ -72,6 +72,8 @@ def run_env(workdir: Path, mode: str) -> dict[str, str]:
     """The environment of one pytest run: the plugin importable, a fresh IPYTHONDIR, and
     (loaded) the extension's settings: no widget, a fixed country, CSVs in ``workdir``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_CARBON_")}
+    # the venv's scripts (jupyter-execute, jupyter-nbconvert) on PATH, as in an activated venv
+    env["PATH"] = os.pathsep.join(p for p in (str(Path(sys.executable).parent), env.get("PATH", "")) if p)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(TOOLS), env.get("PYTHONPATH", "")) if p)
     env["IPYTHONDIR"] = str(workdir / "ipython")
     env["JC_UPSTREAM_MODE"] = mode
