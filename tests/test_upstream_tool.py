@@ -29,6 +29,7 @@ def test_load_into_a_fresh_shell_logs_its_cells(shell, notebook_dir):
     shell.run_cell("1 + 1")
     shell.run_cell("2 + 2")
     assert us.count_rows(notebook_dir) == 2
+    assert us.count_sessions(notebook_dir) == 1
 
 
 def test_plugin_hooks_every_new_shell_after_its_outermost_init(tmp_path):

@@ -54,6 +54,7 @@ class Run:
     loads: dict[str, int] = field(default_factory=dict)
     load_failures: list[str] = field(default_factory=list)
     csv_rows: int = 0
+    csv_sessions: int = 0
     log_path: Path | None = None
 
     def count(self, outcome: str) -> int:
@@ -87,17 +88,21 @@ def run_env(workdir: Path, mode: str) -> dict[str, str]:
     return env
 
 
-def count_rows(directory: Path) -> int:
-    """Data rows in every cell CSV under ``directory`` (samples logs and headers excluded)."""
-    rows = 0
+def _cell_rows(directory: Path):
+    """Every data row of every cell CSV under ``directory`` (samples logs, headers excluded)."""
     for path in sorted(directory.rglob("*.csv")) if directory.is_dir() else []:
-        if "samples" in path.name:
-            continue
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows += sum(1 for row in reader if row and row != header)
-    return rows
+        if "samples" not in path.name:
+            with open(path, newline="", encoding="utf-8", errors="replace") as f:
+                yield from (r for r in csv.DictReader(f) if r.get("session_id") != "session_id")
+
+
+def count_rows(directory: Path) -> int:
+    return sum(1 for _ in _cell_rows(directory))
+
+
+def count_sessions(directory: Path) -> int:
+    """Distinct ``session_id`` values: one per shell or kernel that logged a cell."""
+    return len({r.get("session_id") or "" for r in _cell_rows(directory)} - {""})
 
 
 def installed_version(dist: str) -> str:
@@ -193,6 +198,7 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
         data = json.loads(results.read_text())
         run.outcomes, run.loads, run.load_failures = data["outcomes"], data["loads"], data["load_failures"]
     run.csv_rows = count_rows(workdir / "carbon")
+    run.csv_sessions = count_sessions(workdir / "carbon")
     return run
 
 
@@ -245,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown suite(s) {unknown}; choose from {list(SUITES)}")
     stamp = time.strftime("%Y%m%d-%H%M%S")
     rows = [["suite", "version", "baseline pass/fail", "loaded pass/fail", "regressions", "flaky",
-             "upstream's own", "shells loaded", "CSV rows", "minutes"]]
+             "upstream's own", "shells loaded", "CSV rows (sessions)", "minutes"]]
     report: list[str] = []
     total_regressions = 0
     for suite in chosen:
@@ -277,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         fails = lambda r: r.count("failed") + r.count("error")  # noqa: E731
         rows.append([suite, version, f"{base.count('passed')}/{fails(base)}", f"{loaded.count('passed')}/{fails(loaded)}",
                      str(len(regs)), str(len(flaky)), str(len(own)),
-                     f"{loaded.loads.get('loaded', 0)}/{loaded.loads.get('shells', 0)}", str(loaded.csv_rows),
+                     f"{loaded.loads.get('loaded', 0)}/{loaded.loads.get('shells', 0)}",
+                     f"{loaded.csv_rows} ({loaded.csv_sessions})",
                      f"{(base.seconds + loaded.seconds) / 60:.1f}"])
         if not loaded.csv_rows and not loaded.loads.get("loaded"):
             report.append(f"{suite}: WARNING the extension left no trace (no shell loaded, no CSV row)")
