@@ -111,21 +111,18 @@ def installed_version(dist: str) -> str:
 
 def fetch_sdist(dist: str, version: str, cache: Path, python: str) -> Path:
     """The unpacked sdist of ``dist==version`` under ``cache/src`` (downloaded once)."""
-    src = cache / "src"
-    sdists = cache / "sdists"
+    names = {f"{dist}-{version}", f"{dist.replace('-', '_')}-{version}"}
+    src, sdists = cache / "src", cache / "sdists"
     sdists.mkdir(parents=True, exist_ok=True)
-    for existing in sorted(src.glob(f"{dist}-{version}")) + sorted(src.glob(f"{dist.replace('-', '_')}-{version}")):
-        return existing
-    if not list(sdists.glob(f"{dist}-{version}.tar.gz")) + list(sdists.glob(f"{dist.replace('-', '_')}-{version}.tar.gz")):
+    if not any((sdists / f"{n}.tar.gz").exists() for n in names):
         # --no-binary for this package only: its build backend may come as a wheel
         subprocess.run([python, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", dist,
                         f"{dist}=={version}", "-d", str(sdists)], check=True)
-    archive = next(iter(sorted(sdists.glob(f"{dist}-{version}.tar.gz")) +
-                        sorted(sdists.glob(f"{dist.replace('-', '_')}-{version}.tar.gz"))))
-    src.mkdir(exist_ok=True)
-    with tarfile.open(archive) as tar:
-        tar.extractall(src, filter="data")
-    return next(p for p in src.iterdir() if p.name.lower().replace("_", "-") == f"{dist}-{version}")
+    archive = next(sdists / f"{n}.tar.gz" for n in sorted(names) if (sdists / f"{n}.tar.gz").exists())
+    if not any((src / n).is_dir() for n in names):
+        with tarfile.open(archive) as tar:
+            tar.extractall(src, filter="data")
+    return next(src / n for n in sorted(names) if (src / n).is_dir())
 
 
 def test_requirements(srcdir: Path) -> list[str]:
@@ -241,7 +238,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per pytest run (default 1800)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing test requirements")
     ap.add_argument("--no-rerun", action="store_true", help="do not rerun regressions to tell flaky ones apart")
-    ap.add_argument("--only-loaded", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     a = ap.parse_args(argv)
     python = sys.executable
