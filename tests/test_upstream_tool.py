@@ -91,6 +91,8 @@ def test_run_env_keeps_csvs_out_of_the_suite_and_the_users_settings_out(tmp_path
     assert str(TOOLS) in env["PYTHONPATH"].split(os.pathsep)
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
     assert not any(k.startswith("JUPYTER_CARBON_") for k in us.run_env(tmp_path / "b", "baseline"))
+    beside = us.run_env(tmp_path / "c", "loaded-beside")
+    assert "JUPYTER_CARBON_LOG" not in beside and beside["JUPYTER_CARBON_WIDGET"] == "0"
 
 
 def test_comparison_tells_regressions_from_upstream_failures():

@@ -4,7 +4,7 @@ records every test's outcome so that the two runs (plain and loaded) can be comp
 
 Loaded with ``-p jc_upstream_plugin`` (``tools/`` on ``PYTHONPATH``). Environment:
 
-- ``JC_UPSTREAM_MODE``: ``loaded`` hooks ``InteractiveShell`` so that each new shell (any
+- ``JC_UPSTREAM_MODE``: ``loaded`` (or ``loaded-beside``) hooks ``InteractiveShell`` so that each new shell (any
   subclass: terminal, ZMQ, in-process kernel) runs ``%load_ext jupyter_carbon`` once its
   outermost ``__init__`` has finished; anything else (``baseline``) only records outcomes.
 - ``JC_UPSTREAM_RESULTS``: JSON file written at the end: ``{nodeid: outcome}`` and the loads.
@@ -107,7 +107,7 @@ def mode() -> str:
 
 # Installed at import (``-p`` imports the plugin before the suite's conftest modules, some of
 # which create the suite's global shell at import time).
-if mode() == "loaded":
+if mode().startswith("loaded"):  # loaded, loaded-beside
     install()
 
 

@@ -80,11 +80,12 @@ def run_env(workdir: Path, mode: str) -> dict[str, str]:
     env["JC_UPSTREAM_MODE"] = mode
     env["JC_UPSTREAM_RESULTS"] = str(workdir / "results.json")
     env["MPLBACKEND"] = "Agg"
-    write_profile(workdir / "ipython", loaded=mode == "loaded")
-    if mode == "loaded":
-        env.update(JUPYTER_CARBON_WIDGET="0", JUPYTER_CARBON_COUNTRY="FR",
-                   JUPYTER_CARBON_LOG=str(workdir / "carbon" / "upstream.carbon.csv"))
+    write_profile(workdir / "ipython", loaded=mode.startswith("loaded"))
+    if mode.startswith("loaded"):
+        env.update(JUPYTER_CARBON_WIDGET="0", JUPYTER_CARBON_COUNTRY="FR")
         (workdir / "carbon").mkdir(exist_ok=True)
+    if mode == "loaded":  # "loaded-beside": the default log path, beside the notebook or in the cwd
+        env["JUPYTER_CARBON_LOG"] = str(workdir / "carbon" / "upstream.carbon.csv")
     return env
 
 
@@ -238,9 +239,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per pytest run (default 1800)")
     ap.add_argument("--no-install", action="store_true", help="do not install missing test requirements")
     ap.add_argument("--no-rerun", action="store_true", help="do not rerun regressions to tell flaky ones apart")
+    ap.add_argument("--log-beside", action="store_true", help="loaded run with the default CSV path (beside "
+                    "the notebook / in the cwd, as a user gets) instead of one CSV in the run dir; rows not counted")
     ap.add_argument("pytest_args", nargs="*", help="extra pytest arguments (after --)")
     a = ap.parse_args(argv)
     python = sys.executable
+    loaded_mode = "loaded-beside" if a.log_beside else "loaded"
     chosen = [s.strip() for s in a.only.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SUITES]
     if unknown:
@@ -263,14 +267,14 @@ def main(argv: list[str] | None = None) -> int:
         base = run_pytest(srcdir, runs / "baseline", "baseline", python, a.timeout, a.pytest_args)
         print(f"  baseline: {base.count('passed')} passed, {base.count('failed') + base.count('error')} "
               f"failed/errors in {base.seconds / 60:.1f} min (rc {base.rc}; {base.log_path})", flush=True)
-        loaded = run_pytest(srcdir, runs / "loaded", "loaded", python, a.timeout, a.pytest_args)
+        loaded = run_pytest(srcdir, runs / "loaded", loaded_mode, python, a.timeout, a.pytest_args)
         print(f"  loaded:   {loaded.count('passed')} passed, {loaded.count('failed') + loaded.count('error')} "
               f"failed/errors in {loaded.seconds / 60:.1f} min (rc {loaded.rc}; {loaded.log_path}); "
               f"{loaded.loads.get('loaded', 0)} in-process shells loaded, {loaded.csv_rows} CSV rows", flush=True)
         regs, flaky = regressions(base, loaded), []
         reruns = [t for t in regs if not t.endswith("::<collection>")]
         if regs and reruns and not a.no_rerun:
-            again = run_pytest(srcdir, runs / "loaded-rerun", "loaded", python, a.timeout, a.pytest_args, reruns)
+            again = run_pytest(srcdir, runs / "loaded-rerun", loaded_mode, python, a.timeout, a.pytest_args, reruns)
             flaky = [t for t in reruns if again.outcomes.get(t) == "passed"]
             regs = [t for t in regs if t not in flaky]
         own = upstream_failures(base, loaded)
@@ -282,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{loaded.loads.get('loaded', 0)}/{loaded.loads.get('shells', 0)}",
                      f"{loaded.csv_rows} ({loaded.csv_sessions})",
                      f"{(base.seconds + loaded.seconds) / 60:.1f}"])
-        if not loaded.csv_rows and not loaded.loads.get("loaded"):
+        if not loaded.csv_rows and not loaded.loads.get("loaded") and not a.log_beside:
             report.append(f"{suite}: WARNING the extension left no trace (no shell loaded, no CSV row)")
         for t in regs:
             report.append(f"{suite}: REGRESSION {t}: {reasons.get(t, 'see ' + str(loaded.log_path))}")
