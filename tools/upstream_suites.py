@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 TOOLS = Path(__file__).resolve().parent
 PLUGIN = "jc_upstream_plugin"
 SUITES = {"ipython": "ipython", "ipykernel": "ipykernel", "nbclient": "nbclient", "nbconvert": "nbconvert"}
+# the suites' own markers for tests that need the internet (nbconvert's downloads Chromium)
+SUITE_ARGS = {"nbconvert": ["-m", "not network"]}
 SKIP_EXTRAS = {"pre-commit"}  # a git-hook manager in ipykernel's test extra: no test imports it
 DEFAULT_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "jupyter-carbon-upstream"
 PROFILE = """\
@@ -79,7 +81,6 @@ def run_env(workdir: Path, mode: str) -> dict[str, str]:
     env["IPYTHONDIR"] = str(workdir / "ipython")
     env["JC_UPSTREAM_MODE"] = mode
     env["JC_UPSTREAM_RESULTS"] = str(workdir / "results.json")
-    env["MPLBACKEND"] = "Agg"
     write_profile(workdir / "ipython", loaded=mode.startswith("loaded"))
     if mode.startswith("loaded"):
         env.update(JUPYTER_CARBON_WIDGET="0", JUPYTER_CARBON_COUNTRY="FR")
@@ -179,7 +180,8 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
     # `python -m pytest`: the unpacked sdist (same version as installed) comes first on sys.path,
     # so doctest collection of its modules does not meet the installed copy (ImportPathMismatch)
     cmd = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q",
-           *pinned_options(python), *extra_args, *(nodeids or [])]
+           *pinned_options(python), *SUITE_ARGS.get(srcdir.name.rsplit("-", 1)[0], []), *extra_args,
+           *(nodeids or [])]
     log_path = workdir / "pytest.log"
     run = Run(mode, log_path=log_path)
     t0 = time.monotonic()
