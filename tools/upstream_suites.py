@@ -176,11 +176,12 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
     env = run_env(workdir, mode)
     # a fresh copy per run: a killed run leaves state behind (IPython's conftest refuses to
     # start when its ./tmp-ipython-pytest-profiledir exists) and one run must not see another's
+    suite_args = SUITE_ARGS.get(srcdir.name.rsplit("-", 1)[0], [])
     srcdir = Path(shutil.copytree(srcdir, workdir / "src", dirs_exist_ok=True))
     # `python -m pytest`: the unpacked sdist (same version as installed) comes first on sys.path,
     # so doctest collection of its modules does not meet the installed copy (ImportPathMismatch)
     cmd = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", "--color=no", "-q",
-           *pinned_options(python), *SUITE_ARGS.get(srcdir.name.rsplit("-", 1)[0], []), *extra_args,
+           *pinned_options(python), *suite_args, *extra_args,
            *(nodeids or [])]
     log_path = workdir / "pytest.log"
     run = Run(mode, log_path=log_path)
