@@ -92,7 +92,7 @@ def run_env(workdir: Path, mode: str) -> dict[str, str]:
 
 def _cell_rows(directory: Path):
     """Every data row of every cell CSV under ``directory`` (samples logs, headers excluded)."""
-    for path in sorted(directory.rglob("*.csv")) if directory.is_dir() else []:
+    for path in sorted(directory.rglob("*carbon*.csv")) if directory.is_dir() else []:
         if "samples" not in path.name:
             with open(path, newline="", encoding="utf-8", errors="replace") as f:
                 yield from (r for r in csv.DictReader(f) if r.get("session_id") != "session_id")
@@ -198,8 +198,9 @@ def run_pytest(srcdir: Path, workdir: Path, mode: str, python: str, timeout: flo
     if results.exists():
         data = json.loads(results.read_text())
         run.outcomes, run.loads, run.load_failures = data["outcomes"], data["loads"], data["load_failures"]
-    run.csv_rows = count_rows(workdir / "carbon")
-    run.csv_sessions = count_sessions(workdir / "carbon")
+    # loaded-beside: the rows that landed in the suite's own tree (its temp dirs are gone)
+    where = workdir / "carbon" if mode == "loaded" else srcdir
+    run.csv_rows, run.csv_sessions = count_rows(where), count_sessions(where)
     return run
 
 
