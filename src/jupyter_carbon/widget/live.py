@@ -2,26 +2,23 @@
 
 How updates flow
 ----------------
-* The sampler thread calls ``_on_sample`` after every sample. At most once per
-  ``min_period`` (0.5 s) it computes the fast-changing part of the state (watts now, the
-  sparkline, the running cell so far, status) and sends every trait that changed in one
-  comm message (``hold_sync``). Samples in between are skipped; the next sample after
-  the period sends the latest figures, so a burst of 1,000 samples costs at most a
-  couple of messages, and the kernel never waits on the browser (comm messages go out
-  through ipykernel's IOPub thread).
+* The sampler thread calls ``_on_sample`` after every sample. At most once per ``min_period``
+  (0.5 s) it computes the fast-changing state (watts, sparkline, running cell, status) and sends
+  the traits that changed in one comm message (``hold_sync``): a burst of 1,000 samples costs a
+  couple of messages, and the kernel never waits on the browser (IOPub thread).
 * Cell start/end and configuration changes arrive on the kernel's main thread
   (``_on_event``): they mark the session figures (running cell, totals, last cells,
   intensity) for a recompute and send them at once unless a message went out less than
   ``min_period`` ago, in which case the sampler's next tick computes and carries them.
   The main thread never blocks on the sampler: if a send is in progress it leaves its
   update to the sampler.
-* Nothing here prints, and an error on the sampler thread never escapes into it.
+* Nothing here prints; an error on the sampler thread never escapes into it.
 
 ipykernel 7.0.x
 ---------------
-ipykernel 7.0.0/7.0.1 cannot send a comm message from a thread (ipykernel#1450, fixed in 7.1):
-there the widget copies the cell's context and sends inside it (``thread_mode`` "context"),
-and after three failures falls back to updating at cell boundaries ("boundary").
+ipykernel 7.0.0/7.0.1 cannot send a comm message from a thread (ipykernel#1450, fixed in 7.1): the
+widget sends inside the cell's copied context (``thread_mode`` "context"), and after three
+failures updates at cell boundaries only ("boundary").
 """
 from __future__ import annotations
 
@@ -288,10 +285,8 @@ class CarbonWidget(anywidget.AnyWidget):
     def view_bundle(self, **kwargs) -> tuple[dict, dict] | None:
         """The widget's own view data (no text/html fallback), or None once closed."""
         bundle = super()._repr_mimebundle_(**kwargs)
-        if bundle is None:
-            return None
-        data, metadata = bundle if isinstance(bundle, tuple) else (bundle, {})
-        return dict(data), metadata
+        data, metadata = bundle if isinstance(bundle, tuple) else (bundle or {}, {})
+        return (dict(data), metadata) if bundle is not None else None
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = self.view_bundle(**kwargs)
