@@ -18,23 +18,13 @@ import os
 import threading
 import time
 
-from ..hardware.procfs import TICK_S as _TICK_S
-from ..hardware.procfs import open_readonly
+from ..hardware.procfs import PAGE, open_readonly, process_tree_stat
 
 log = logging.getLogger(__name__)
 
 PROC = "/proc"
 _STAT_READ = 1024
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 MAX_DESCENDANTS = 256  # a fork bomb is not followed further (and is said in the docs)
-
-
-def parse_stat(raw: bytes) -> tuple[float, int]:
-    """(CPU seconds incl. reaped children, RSS bytes) from a ``/proc/<pid>/stat`` line."""
-    rest = raw.rsplit(b")", 1)[1].split()
-    # fields 14-17 (utime stime cutime cstime) and 24 (rss), counted from 1 before ")"
-    ticks = int(rest[11]) + int(rest[12]) + int(rest[13]) + int(rest[14])
-    return ticks * _TICK_S, int(rest[21]) * _PAGE
 
 
 def children_of(pid: int, proc: str = PROC) -> list[int]:
@@ -120,7 +110,7 @@ class ProcessTree:
         with self._lock:
             for pid, fd in self._fds.items():
                 try:
-                    total += parse_stat(os.pread(fd, _STAT_READ, 0))[0]
+                    total += process_tree_stat(os.pread(fd, _STAT_READ, 0))[0]
                 except (OSError, IndexError, ValueError):
                     dead.append(pid)
             for pid in dead:
@@ -136,13 +126,13 @@ class ProcessTree:
         """Resident memory of the tree (shared pages counted once per process, as ``ps``)."""
         try:
             with open(f"{self.proc}/{self.pid}/statm", "rb") as f:
-                total = int(f.read().split()[1]) * _PAGE
+                total = int(f.read().split()[1]) * PAGE
         except (OSError, IndexError, ValueError):
             total = 0
         with self._lock:
             for fd in self._fds.values():
                 try:
-                    total += parse_stat(os.pread(fd, _STAT_READ, 0))[1]
+                    total += process_tree_stat(os.pread(fd, _STAT_READ, 0))[1]
                 except (OSError, IndexError, ValueError):
                     continue
         return total

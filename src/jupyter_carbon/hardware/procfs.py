@@ -11,6 +11,7 @@ import os
 import psutil
 
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # Bytes of /proc/stat read per sample: its first 8 numbers fit even at 20 digits each.
 STAT_HEAD = 256
 
@@ -31,11 +32,22 @@ def psutil_busy_seconds() -> float:
                  + getattr(t, "softirq", 0.0))
 
 
+def _process_fields(raw: bytes) -> list[bytes]:
+    """A /proc/<pid>/stat line's fields from the state on (the name in parentheses may hold
+    spaces and parentheses, so fields are counted from the last ')')."""
+    return raw[raw.rindex(b")") + 2:].split()
+
+
 def process_seconds(raw: bytes) -> float:
-    """utime + stime of one process from its /proc/<pid>/stat (the name in parentheses
-    may hold spaces and parentheses, so fields are counted from the last ')')."""
-    f = raw[raw.rindex(b")") + 2:].split()
+    """utime + stime of one process from its /proc/<pid>/stat."""
+    f = _process_fields(raw)
     return TICK_S * (int(f[11]) + int(f[12]))
+
+
+def process_tree_stat(raw: bytes) -> tuple[float, int]:
+    """(CPU seconds including reaped children: utime + stime + cutime + cstime, RSS bytes)."""
+    f = _process_fields(raw)
+    return TICK_S * (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])), int(f[21]) * PAGE
 
 
 def open_readonly(path: str) -> int:
