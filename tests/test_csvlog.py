@@ -44,7 +44,7 @@ CELL = CellInfo("work/a.ipynb", "sess-1", 7, "cell-abc", None, "ok", "proj", "ru
 
 
 def row(**cell):
-    return make_row(measurement(), CellInfo(**{**CELL.__dict__, **cell}), HOST)
+    return make_row(measurement(), CELL._replace(**cell), HOST)
 
 
 def lines(path):

@@ -277,6 +277,22 @@ TEXTS = ["=1+1", "+SUM(A1:A2)", "-2+3+cmd|' /C calc'!A0", "@SUM(1)", "\t=1", "\r
          'q"uote,comma', "'plain", "plain", "  =spaced", ""]
 
 
+def test_a_row_encoded_at_once_equals_the_row_encoded_field_by_field():
+    """``encode_row`` takes a whole-row shortcut for plain rows; it must give exactly the
+    field-by-field encoding (quoting, formula escape, truncation) for every row."""
+    import random
+
+    from jupyter_carbon.log.csvtext import MAX_FIELD, encode_field, encode_row
+
+    rnd = random.Random(15)
+    alphabet = list("ab1.,\"'\r\n -+=@\t") + ["\uff1d", "\uff0d", "\u00e9"]
+    rows = [["".join(rnd.choice(alphabet) for _ in range(rnd.randint(0, 4))) for _ in range(rnd.randint(1, 6))]
+            for _ in range(20000)]
+    rows += [["x" * (MAX_FIELD + 5), "y"], ["-1.5", "1e-09"], [""], ["plain", "text", "3.2"]]
+    for fields in rows:
+        assert encode_row(fields) == (",".join(encode_field(f) for f in fields) + "\n").encode(), fields
+
+
 def test_formulas_are_neutralised_and_read_log_gives_the_text_back(tmp_path):
     path = tmp_path / "a.carbon.csv"
     log = CsvLog(path, announce=None)

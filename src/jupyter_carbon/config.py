@@ -10,8 +10,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from traitlets import Bool, CFloat, Unicode
 from traitlets.config import Configurable
@@ -120,8 +119,7 @@ def _pue(v):
     return validate_pue(v)
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):
     """One setting, declared once: its default, its parser, its help, and the traitlets type
     an IPython profile sets it with (``c.CarbonConfig.<name>``)."""
 

@@ -9,11 +9,11 @@
 """
 from __future__ import annotations
 
+import _signal
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import IPython
@@ -99,24 +99,41 @@ class CellHooks:
                 fn(*args)
 
 
-@contextmanager
-def interrupts_held() -> Iterator[None]:
-    """SIGINT is recorded, not raised, while the block runs (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    got: list[int] = []
-    try:
-        old = signal.signal(signal.SIGINT, lambda signum, frame: got.append(signum))
-    except (ValueError, OSError):  # not the main interpreter, or no signals here
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, old)
-        if got:
+class interrupts_held:
+    """SIGINT is recorded, not raised, while the block runs (main thread only).
+
+    ``_signal.signal`` is ``signal.signal`` without its enum conversions, which cost more
+    than the rest of a trivial cell's hook (an exception raised and caught per call)."""
+
+    __slots__ = ("got", "old", "held")
+
+    def __init__(self) -> None:
+        self.got: list[int] = []
+        self.old: Any = None
+        self.held = False
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            self.old = _signal.signal(signal.SIGINT, self._record)
+            self.held = True
+        except (ValueError, OSError):  # not the main interpreter, or no signals here
+            pass
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            _signal.signal(signal.SIGINT, self.old)
+        except TypeError:  # the old handler was set outside Python: the default one back
+            _signal.signal(signal.SIGINT, signal.default_int_handler)
+        if self.got:
             log.debug("an interrupt arrived during a cell hook; the cell was already over")
+
+    def _record(self, signum: int, frame: Any) -> None:
+        self.got.append(signum)
 
 
 def status_of(result: Any) -> str:

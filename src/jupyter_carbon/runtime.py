@@ -51,16 +51,20 @@ def set_sync(meter: Meter, on: bool) -> None:
 
 def make_attribution(meter: Meter, *, children: bool = True) -> Any:
     from .attribution.gpu import GpuUsers
-    from .attribution.share import REFRESH_S, KernelShare
+    from .attribution.machine import MachineUsage
+    from .attribution.share import KernelShare
     from .attribution.tree import ProcessTree
     from .gpusync import cuda_active
+    from .sensors.models import ProcStatCpuSensor
 
     gpus = [s for s in meter.sensors if s.component == "gpu"]
     handles = [getattr(s, "_handle", None) for s in gpus]
     nvml = getattr(gpus[0], "_nvml", None) if gpus else None
     users = GpuUsers(nvml, handles, cuda_active) if gpus and nvml is not None and None not in handles else None
-    share = KernelShare([s.component for s in meter.sensors], users, tree=ProcessTree(children=children))
-    meter.sampler.add_chore(share.refresh, REFRESH_S)
+    proc_stat = next((s for s in meter.sensors if isinstance(s, ProcStatCpuSensor)), None)
+    share = KernelShare([s.component for s in meter.sensors], users, tree=ProcessTree(children=children),
+                        machine=MachineUsage(shared=proc_stat))
+    meter.sampler.add_chore(share.refresh, share.refresh_every)
     return share
 
 

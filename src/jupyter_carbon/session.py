@@ -285,8 +285,11 @@ class CarbonSession:
                 log.debug("subscriber %r failed on %s", fn, type(event).__name__, exc_info=True)
 
     def _on_sample(self, sample: Sample) -> None:
+        subscribers = tuple(self._sample_subscribers)
+        if not subscribers:  # headless: the tick costs nothing more
+            return
         event = SampleTaken(sample)
-        for fn in tuple(self._sample_subscribers):
+        for fn in subscribers:
             try:
                 fn(event)
             except Exception:

@@ -31,7 +31,12 @@ from .tree import ProcessTree
 log = logging.getLogger(__name__)
 
 MIN_BUSY_S = 0.05
-REFRESH_S = 1.0
+#: How often the sampler's chore refreshes the shares: each second where NVML can tell who
+#: uses each GPU (GPU use moves fast), every 5 s otherwise: finding the tree's processes and
+#: reading /proc/meminfo cost ~250 µs of CPU, most of the sampler's budget if done each second;
+#: memory moves slowly, and a descendant's CPU time is counted whenever it is found.
+REFRESH_S = 5.0
+REFRESH_GPU_S = 1.0
 
 
 class Mark(NamedTuple):
@@ -64,6 +69,10 @@ class KernelShare:
         self._prev = (self.tree.cpu_seconds(), self.machine.busy_seconds())
 
     # --- the sampler's chore ------------------------------------------------------------
+    @property
+    def refresh_every(self) -> float:
+        return REFRESH_GPU_S if self.gpus is not None else REFRESH_S
+
     def refresh(self) -> None:
         """Find the tree's processes, and its memory and GPU shares (sampler thread)."""
         self.tree.refresh()

@@ -36,10 +36,15 @@ def children_of(pid: int, proc: str = PROC) -> list[int]:
         return out
     for tid in tids:
         try:
-            with open(f"{proc}/{pid}/task/{tid}/children", "rb") as f:
-                out.extend(int(x) for x in f.read().split())
+            fd = os.open(f"{proc}/{pid}/task/{tid}/children", os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            out.extend(int(x) for x in os.read(fd, 65536).split())
         except (OSError, ValueError):
             continue
+        finally:
+            os.close(fd)
     return out
 
 
@@ -59,6 +64,10 @@ class ProcessTree:
         self._fds: dict[int, int] = {}
         self._offset = 0.0  # keeps the tree's CPU time monotonic when a process vanishes unseen
         self._last = 0.0
+        try:
+            self._statm: int | None = open_readonly(f"{proc}/{self.pid}/statm")
+        except OSError:
+            self._statm = None
         self.refresh()
 
     @property
@@ -125,8 +134,7 @@ class ProcessTree:
     def rss_bytes(self) -> int:
         """Resident memory of the tree (shared pages counted once per process, as ``ps``)."""
         try:
-            with open(f"{self.proc}/{self.pid}/statm", "rb") as f:
-                total = int(f.read().split()[1]) * PAGE
+            total = int(os.pread(self._statm, 256, 0).split()[1]) * PAGE if self._statm is not None else 0
         except (OSError, IndexError, ValueError):
             total = 0
         with self._lock:
@@ -140,6 +148,9 @@ class ProcessTree:
     def close(self) -> None:
         with self._lock:
             fds, self._fds = list(self._fds.values()), {}
+            if self._statm is not None:
+                fds.append(self._statm)
+                self._statm = None
         for fd in fds:
             _close(fd)
 

@@ -7,15 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import Any, NamedTuple
 
 from ..sensors.base import COMPONENTS
 from ..units import J_PER_KWH
 
 
-@dataclass(frozen=True, slots=True)
-class DeviceEnergy:
-    """One sensor's share of a window."""
+class DeviceEnergy(NamedTuple):
+    """One sensor's share of a window (a named tuple: several are made at every cell edge)."""
 
     name: str
     component: str
@@ -27,8 +27,7 @@ class DeviceEnergy:
     approximated: bool = False  # an edge used the latest sampler point (the read was too slow)
 
 
-@dataclass(frozen=True, slots=True)
-class ComponentEnergy:
+class ComponentEnergy(NamedTuple):
     """All devices of one component (cpu, gpu or ram) summed."""
 
     component: str
@@ -50,12 +49,15 @@ class ComponentEnergy:
 
 
 class EnergyFigures:
-    """Totals over ``by_component`` shared by ``Energy`` and ``Measurement``."""
+    """Totals over ``by_component`` shared by ``Energy`` and ``Measurement``.
+
+    Computed once per window (``cached_property``: the records are frozen), since a cell's
+    end reads them several times over (totals, row, live views)."""
 
     by_component: dict[str, ComponentEnergy]
     duration_s: float
 
-    @property
+    @cached_property
     def energy_j(self) -> float:
         """Device energy, before PUE."""
         return sum(c.energy_j for c in self.by_component.values())
@@ -76,14 +78,18 @@ class MachineFigures:
     devices: tuple[DeviceEnergy, ...]
     machine_devices: tuple[DeviceEnergy, ...] | None
     duration_s: float
+    baseline_w: dict[str, float] | None
+    by_component: dict[str, ComponentEnergy]
 
-    @property
+    @cached_property
     def machine(self) -> dict[str, ComponentEnergy]:
         """Per component, the whole machine (the same as ``by_component`` outside kernel mode)."""
+        if self.machine_devices is None and self.baseline_w is None:
+            return self.by_component  # the devices are the machine's: already summed
         devs = self.machine_devices if self.machine_devices is not None else self.devices
         return aggregate(devs, self.duration_s, None)
 
-    @property
+    @cached_property
     def machine_energy_j(self) -> float:
         devs = self.machine_devices if self.machine_devices is not None else self.devices
         return sum(d.energy_j for d in devs)

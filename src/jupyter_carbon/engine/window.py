@@ -128,7 +128,7 @@ class Window:
     def _measure(self, end: Sample, ended_at: datetime, end_mark: Any, synced: bool | None) -> Energy:
         start = self.start
         dur = max(end.mono - start.mono, 0.0)
-        late = set(start.approx) | set(end.approx)
+        late = set(start.approx) | set(end.approx) if start.approx or end.approx else ()
         devs = []
         for i, ch in enumerate(self.source.channels):
             e = max(end.joules[i] - start.joules[i], 0.0)

@@ -1,5 +1,6 @@
-"""CPU time from Linux procfs, parsed in one place: the machine's busy seconds (first line
-of ``/proc/stat``) and a process's own CPU seconds (``/proc/<pid>/stat``).
+"""CPU time and memory from Linux procfs, parsed in one place: the machine's busy seconds
+(first line of ``/proc/stat``), its memory in use (head of ``/proc/meminfo``) and a process's
+own CPU seconds and resident memory (``/proc/<pid>/stat``).
 
 Readers keep a descriptor open and ``pread`` it each sample (a few microseconds); psutil
 covers platforms without procfs.
@@ -23,6 +24,25 @@ def busy_seconds(head: bytes) -> float:
     if len(f) < 9 or f[0] != b"cpu":
         raise ValueError("unexpected /proc/stat layout")
     return TICK_S * (int(f[1]) + int(f[2]) + int(f[3]) + int(f[6]) + int(f[7]))
+
+
+#: Bytes of /proc/meminfo read per look: its first three lines (MemTotal, MemFree, MemAvailable).
+MEMINFO_HEAD = 256
+
+
+def used_memory(head: bytes) -> int:
+    """Bytes in use (MemTotal - MemAvailable, as psutil's ``total - available``) from the head
+    of /proc/meminfo. ValueError on another layout (a kernel before 3.14 has no MemAvailable)."""
+    fields = dict(line.split(b":", 1) for line in head.split(b"\n")[:3] if b":" in line)
+    try:
+        return (int(fields[b"MemTotal"].split()[0]) - int(fields[b"MemAvailable"].split()[0])) * 1024
+    except (KeyError, IndexError, ValueError):
+        raise ValueError("unexpected /proc/meminfo layout") from None
+
+
+def psutil_used_memory() -> int:
+    vm = psutil.virtual_memory()
+    return int(vm.total - vm.available)
 
 
 def psutil_busy_seconds() -> float:

@@ -17,14 +17,13 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 ENV_COUNTRY = "JUPYTER_CARBON_COUNTRY"
 ENV_REGION = "JUPYTER_CARBON_REGION"
 
 
-@dataclass(frozen=True)
-class TzSources:
+class TzSources(NamedTuple):
     """Where to look; the defaults are the real system locations."""
 
     localtime: str = "/etc/localtime"
@@ -37,8 +36,7 @@ class TzSources:
     windows_zone: str | None = None  # tests; None reads the registry on Windows
 
 
-@dataclass(frozen=True)
-class CountryGuess:
+class CountryGuess(NamedTuple):
     """A country code (not yet validated for explicit/env input) and how it was found."""
 
     country: str

@@ -1,11 +1,11 @@
 """The value object every CO₂e figure is computed from, carried into the CSV and the widget."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Intensity:
+
+class Intensity(NamedTuple):
     """A grid carbon intensity and where it came from.
 
     ``source`` is one of ``explicit``, ``mix``, ``table:<source> <year>``,

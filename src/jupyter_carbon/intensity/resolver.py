@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import ConfigError
 from .location import ENV_COUNTRY, ENV_REGION, CountryGuess, TzSources, choose_country, detect_country
@@ -22,8 +21,7 @@ if TYPE_CHECKING:
 _WORLD_WORDS = {"world", "wld", "global"}
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The figure plus the human context a status line may want."""
 
     intensity: Intensity

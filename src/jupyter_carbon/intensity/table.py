@@ -10,8 +10,8 @@ import csv
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..errors import ConfigError
 from .model import Intensity
@@ -24,8 +24,7 @@ _ZONE = re.compile(r"[A-Z]{2}(?:-[A-Z0-9]{1,12}){1,3}")
 ACCEPTED = "use an ISO 3166 alpha-2 code (FR), alpha-3 code (FRA) or English name (France)"
 
 
-@dataclass(frozen=True)
-class Country:
+class Country(NamedTuple):
     iso2: str
     iso3: str
     name: str
@@ -52,8 +51,7 @@ class Country:
         return Intensity(self.g_per_kwh, self.label, self.iso2, self.name, None)
 
 
-@dataclass(frozen=True)
-class Region:
+class Region(NamedTuple):
     code: str  # "US-CA", "CA-QC"
     iso2: str
     name: str
@@ -66,13 +64,25 @@ class Region:
         return Intensity(self.g_per_kwh, label, self.iso2, country_name, self.code)
 
 
-@dataclass
 class _Table:
-    by_iso2: dict[str, Country] = field(default_factory=dict)
-    by_iso3: dict[str, Country] = field(default_factory=dict)
-    by_name: dict[str, Country] = field(default_factory=dict)
-    regions: dict[str, Region] = field(default_factory=dict)
-    world: Country | None = None
+    def __init__(self) -> None:
+        self.by_iso2: dict[str, Country] = {}
+        self.by_iso3: dict[str, Country] = {}
+        self.regions: dict[str, Region] = {}
+        self.world: Country | None = None
+        self._by_name: dict[str, Country] | None = None
+
+    @property
+    def by_name(self) -> dict[str, Country]:
+        """Countries by normalised name and alias, made on the first lookup by name (codes,
+        the usual case, never need it; normalising ~500 names costs milliseconds)."""
+        if self._by_name is None:
+            by_name: dict[str, Country] = {}
+            for c in self.by_iso2.values():
+                for name in (c.name, *c.aliases):
+                    by_name.setdefault(normalise_name(name), c)
+            self._by_name = by_name
+        return self._by_name
 
 
 _lock = threading.Lock()
@@ -105,8 +115,6 @@ def _load(data_dir: Path) -> _Table:
                 continue
             table.by_iso2[c.iso2] = c
             table.by_iso3[c.iso3] = c
-            for name in (c.name, *aliases):
-                table.by_name.setdefault(normalise_name(name), c)
     region_path = data_dir / REGION_FILE
     if region_path.exists():
         with open(region_path, encoding="utf-8", newline="") as fh:

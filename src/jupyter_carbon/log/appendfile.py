@@ -16,7 +16,7 @@ from .filelock import try_lock
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Busy", "HeaderMismatch", "append_whole"]
+__all__ = ["Busy", "HeaderMismatch", "Left", "append_whole"]
 
 # O_NONBLOCK: opening a FIFO put where the log should be must not wait for a reader.
 _O_FLAGS = (os.O_RDWR | os.O_APPEND | os.O_CREAT | getattr(os, "O_BINARY", 0)
@@ -32,21 +32,29 @@ class Busy(Exception):
     """Another process held the lock for the whole wait."""
 
 
-def append_whole(path: Path, data: bytes, header: bytes, lock_wait: float, fsync: bool = False) -> None:
+#: A file as this process left it after its last append: (device, inode, size, mtime in ns).
+Left = tuple[int, int, int, int]
+
+
+def append_whole(path: Path, data: bytes, header: bytes, lock_wait: float, fsync: bool = False,
+                 left: Left | None = None) -> Left:
     """Append ``data`` (whole CSV records) to ``path``, writing ``header`` first into an empty
     file. Raises :class:`Busy`, :class:`HeaderMismatch` or ``OSError``; on any of them the
-    file is as it was."""
+    file is as it was. Returns the file as left, for ``left`` at the next call: a file still
+    exactly so (same inode, size and modification time: nobody wrote it since) skips the
+    header and last-line checks."""
     fd = os.open(path, _O_FLAGS, 0o666)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a FIFO, a device: could block or eat rows
-            raise OSError(errno.EINVAL, "not a regular file", str(path))
-        if not try_lock(fd, lock_wait):
+        if not try_lock(fd, lock_wait):  # a FIFO or a device locks too, without blocking
             raise Busy(str(path))
-        size = os.fstat(fd).st_size
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):  # a FIFO, a device: could block or eat rows
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        size = st.st_size
         if size == 0:
             data = header + data
-        else:
-            if not header_ok(fd, header):  # checked at every write: a hand edit is seen at once
+        elif left != (st.st_dev, st.st_ino, size, st.st_mtime_ns):
+            if not header_ok(fd, header):  # a file changed by someone else: a hand edit is seen at once
                 raise HeaderMismatch(str(path))
             if read_at(fd, 1, size - 1) != b"\n":  # a hand-edited or torn last line
                 data = _closing(fd, size) + data
@@ -57,6 +65,8 @@ def append_whole(path: Path, data: bytes, header: bytes, lock_wait: float, fsync
                 os.fsync(fd)
             except OSError:  # the bytes are in the file; retrying would duplicate them
                 log.debug("fsync failed", exc_info=True)
+        st = os.fstat(fd)
+        return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
     finally:
         os.close(fd)  # also releases the lock
 

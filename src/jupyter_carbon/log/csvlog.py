@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .appendfile import Busy, HeaderMismatch, append_whole
+from .appendfile import Busy, HeaderMismatch, Left, append_whole
 from .csvtext import encode_row
 from .filelock import DEFAULT_WAIT
 from .reader import _suffixed, log_path_for, read_log
@@ -79,6 +79,7 @@ class CsvLog:
         self._mutex = threading.Lock()  # the sampler's flush and the cell's append may overlap
         self._busy_since: float | None = None
         self._exit_hook: Callable[[], None] | None = None
+        self._left: Left | None = None  # the file as the last append left it (see append_whole)
         self.dropped = 0
 
     # -- public -------------------------------------------------------------------------
@@ -181,8 +182,9 @@ class CsvLog:
                 path = self.path
                 if self._dir_idx == 1:
                     path.parent.mkdir(parents=True, exist_ok=True)
-                append_whole(path, data, self._header,
-                             self.lock_wait if lock_wait is None else lock_wait, self.fsync)
+                self._left = append_whole(path, data, self._header,
+                                          self.lock_wait if lock_wait is None else lock_wait, self.fsync,
+                                          self._left)
             except Busy:
                 if not final:
                     self._note_busy()

@@ -31,6 +31,8 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 # A leading run of quotes followed by a dangerous character: the escape restore() undoes.
 _ESCAPED = re.compile("^'(?='*[" + re.escape("".join(sorted(DANGER))) + "])")
+_FIRST = DANGER | {"'"}  # a field starting with one of these may need the escape
+_AFTER_COMMA = tuple("," + c for c in sorted(_FIRST))
 
 
 def _risky(text: str) -> bool:
@@ -64,10 +66,20 @@ def encode_field(text: str) -> str:
     return text
 
 
+def _plain(line: str, n: int) -> bool:
+    """Do ``n`` fields joined into ``line`` need no quoting, escape or cut? (The usual row:
+    checked on the joined text with substring searches, ~50x cheaper than field by field.)"""
+    return (line.count(",") == n - 1 and len(line) <= MAX_FIELD and '"' not in line and "\r" not in line
+            and "\n" not in line and line[:1] not in _FIRST and not any(s in line for s in _AFTER_COMMA))
+
+
 def encode_row(fields: Sequence[str]) -> bytes:
     """One record, ``\\n``-terminated, as UTF-8 (text that cannot be encoded, such as a lone
     surrogate, is written as its escape rather than losing the row)."""
-    line = ",".join([encode_field(f) for f in fields]) + "\n"
+    line = ",".join(fields)
+    if not _plain(line, len(fields)):
+        line = ",".join([encode_field(f) for f in fields])
+    line += "\n"
     try:
         return line.encode("utf-8")
     except UnicodeEncodeError:

@@ -38,8 +38,9 @@ import platform
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from ..measurement import Measurement
 from ..units import J_PER_KWH
@@ -64,11 +65,12 @@ ATTRIBUTION_COLUMNS = (
 COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS + ATTRIBUTION_COLUMNS
 
 _COMPONENTS = ("cpu", "gpu", "ram")
+_HOST_COLUMNS = ("os", "python_version", "cpu_count", "cpu_model", "gpu_count", "gpu_model", "ram_total_size",
+                 "tracking_mode")
 _INTENSITY_CSV = Path(__file__).resolve().parent.parent / "data" / "intensity.csv"
 
 
-@dataclass(frozen=True)
-class CellInfo:
+class CellInfo(NamedTuple):
     """What the kernel knows about the cell, beyond its measurement."""
 
     notebook: str | None = None
@@ -97,6 +99,11 @@ class HostInfo:
     gpu_model: str | None
     ram_total_size: float | None  # GiB
     tracking_mode: str = "machine"
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """The host's columns as CSV text, made once (they are the same on every row)."""
+        return {k: fmt(getattr(self, k)) for k in _HOST_COLUMNS}
 
     @classmethod
     def collect(cls, sensors=(), tracking_mode: str = "machine",
@@ -174,6 +181,11 @@ def iso3(code: str | None) -> str | None:
 
 def fmt(value) -> str:
     """One cell of CSV text; None and non-finite floats become empty."""
+    kind = type(value)
+    if kind is str:  # the common kinds first: a row holds ~50 cells
+        return value
+    if kind is float:
+        return format(value, ".7g") if math.isfinite(value) else ""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -205,8 +217,10 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     kwh = m.energy_kwh
     kg = m.emissions_kg
     above = m.above_idle_j
+    ended = utc_iso(m.ended_at)
     row = {
-        "timestamp": m.ended_at,
+        **host.texts,
+        "timestamp": ended,
         "project_name": cell.project_name,
         "run_id": cell.run_id,
         "duration": float(m.duration_s),
@@ -216,14 +230,6 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "country_name": it.country_name,
         "country_iso_code": iso3(it.country_iso),
         "region": it.region,
-        "os": host.os,
-        "python_version": host.python_version,
-        "cpu_count": host.cpu_count,
-        "cpu_model": host.cpu_model,
-        "gpu_count": host.gpu_count,
-        "gpu_model": host.gpu_model,
-        "ram_total_size": host.ram_total_size,
-        "tracking_mode": host.tracking_mode,
         "pue": float(m.pue),
         "notebook": cell.notebook,
         "session_id": cell.session_id,
@@ -232,7 +238,7 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "label": cell.label if cell.label is not None else m.label,
         "status": cell.status,
         "started_at": m.started_at,
-        "ended_at": m.ended_at,
+        "ended_at": ended,
         "intensity": float(it.g_per_kwh),
         "intensity_source": it.source,
         "energy_above_idle": above / J_PER_KWH * m.pue if above is not None else None,

@@ -8,6 +8,7 @@ Green Algorithms use).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 import psutil
@@ -44,6 +45,9 @@ class ProcStatCpuSensor(CpuTdpModel):
 
     def __init__(self, tdp_w: float, name: str, *, ncpu: int | None = None, path: str = "/proc/stat"):
         super().__init__(tdp_w, name, ncpu=ncpu)
+        #: (monotonic time, busy seconds) of the latest read: the attribution's machine
+        #: figure at the same window edge reuses it instead of reading /proc/stat again.
+        self.last_read: tuple[float, float] | None = None
         self._fd: int | None = procfs.open_readonly(path)
         try:
             self.busy_seconds()
@@ -55,7 +59,9 @@ class ProcStatCpuSensor(CpuTdpModel):
         fd = self._fd
         if fd is None:
             raise OSError("sensor closed")
-        return procfs.busy_seconds(os.pread(fd, procfs.STAT_HEAD, 0))
+        busy = procfs.busy_seconds(os.pread(fd, procfs.STAT_HEAD, 0))
+        self.last_read = (time.monotonic(), busy)
+        return busy
 
     def close(self) -> None:
         fd, self._fd = self._fd, None
