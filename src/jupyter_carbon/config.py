@@ -186,6 +186,8 @@ class Settings:
             "env": self._from_env(env),
             "config": {},
         }
+        self._merged: dict[str, Any] = {}  # what wins per key; made anew at each change
+        self._merge()
         #: One line per ignored bad value: the setting, the value, why, and what is used instead.
         self.problems = [self._problem(*bad) for bad in self._bad]
 
@@ -219,11 +221,14 @@ class Settings:
         shown = repr(raw) if len(repr(raw)) <= 60 else repr(raw)[:57] + "..."
         return f"ignoring {where}={shown}: {exc}; using {used} ({source}) instead"
 
+    def _merge(self) -> None:
+        merged: dict[str, Any] = {}
+        for layer in LAYERS:  # later layers win
+            merged.update(self._layers[layer])
+        self._merged = merged
+
     def __getitem__(self, key: str) -> Any:
-        for layer in reversed(LAYERS):
-            if key in self._layers[layer]:
-                return self._layers[layer][key]
-        raise KeyError(key)
+        return self._merged[key]  # read at every cell end: one lookup
 
     def source(self, key: str) -> str:
         for layer in reversed(LAYERS):
@@ -242,10 +247,12 @@ class Settings:
             raise ConfigError(f"unknown setting {key!r}{hint}; settings: {', '.join(OPTIONS)}")
         value = OPTIONS[key].parse(raw)
         self._layers["config"][key] = value
+        self._merge()
         return value
 
     def reset(self, key: str) -> None:
         self._layers["config"].pop(key, None)
+        self._merge()
 
     def table(self) -> list[tuple[str, Any, str]]:
         return [(k, self[k], self.source(k)) for k in OPTIONS]

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any
 
 from .engine.energy import ComponentEnergy, DeviceEnergy, Energy, EnergyFigures, MachineFigures, aggregate, kernel_baseline
 from .intensity.model import WORLD_AVERAGE, Intensity
+from .memo import once
 from .units import J_PER_KWH, fmt_duration, fmt_energy_j, fmt_mass_g
 
 
@@ -46,16 +46,16 @@ class Measurement(EnergyFigures, MachineFigures):
         return cls(e.label, e.started_at, e.ended_at, e.duration_s, e.devices, intensity, pue, e.baseline_w,
                    e.machine_devices, e.shares, e.gpu_synced, embodied_kg, e.by_component)
 
-    @cached_property
+    @once
     def machine_energy_kwh(self) -> float:
         """The whole machine's energy over the window, x PUE (the basis of ``energy_kwh``)."""
         return self.machine_energy_j / J_PER_KWH * self.pue
 
-    @cached_property
+    @once
     def energy_kwh(self) -> float:
         return self.energy_j / J_PER_KWH * self.pue
 
-    @cached_property
+    @once
     def emissions_kg(self) -> float:
         return self.energy_kwh * self.intensity.g_per_kwh / 1000.0
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import Any, NamedTuple
 
+from ..memo import once
 from ..sensors.base import COMPONENTS
 from ..units import J_PER_KWH
 
@@ -51,13 +51,13 @@ class ComponentEnergy(NamedTuple):
 class EnergyFigures:
     """Totals over ``by_component`` shared by ``Energy`` and ``Measurement``.
 
-    Computed once per window (``cached_property``: the records are frozen), since a cell's
+    Computed once per window (``memo.once``: the records are frozen), since a cell's
     end reads them several times over (totals, row, live views)."""
 
     by_component: dict[str, ComponentEnergy]
     duration_s: float
 
-    @cached_property
+    @once
     def energy_j(self) -> float:
         """Device energy, before PUE."""
         return sum(c.energy_j for c in self.by_component.values())
@@ -81,7 +81,7 @@ class MachineFigures:
     baseline_w: dict[str, float] | None
     by_component: dict[str, ComponentEnergy]
 
-    @cached_property
+    @once
     def machine(self) -> dict[str, ComponentEnergy]:
         """Per component, the whole machine (the same as ``by_component`` outside kernel mode)."""
         if self.machine_devices is None and self.baseline_w is None:
@@ -89,7 +89,7 @@ class MachineFigures:
         devs = self.machine_devices if self.machine_devices is not None else self.devices
         return aggregate(devs, self.duration_s, None)
 
-    @cached_property
+    @once
     def machine_energy_j(self) -> float:
         devs = self.machine_devices if self.machine_devices is not None else self.devices
         return sum(d.energy_j for d in devs)
@@ -134,17 +134,24 @@ def kernel_baseline(baseline_w: dict[str, float] | None, devices, machine_device
 
 
 def aggregate(devices, duration_s: float, baseline_w: dict[str, float] | None) -> dict[str, ComponentEnergy]:
+    by_comp: dict[str, list[DeviceEnergy]] = {}
+    for d in devices:
+        by_comp.setdefault(d.component, []).append(d)
     out: dict[str, ComponentEnergy] = {}
     for comp in COMPONENTS:
-        devs = [d for d in devices if d.component == comp]
+        devs = by_comp.get(comp)
         if not devs:
             continue
-        energy = sum(d.energy_j for d in devs)
-        methods = "+".join(dict.fromkeys(d.method for d in devs))
+        if len(devs) == 1:  # the usual case
+            d = devs[0]
+            energy, methods, measured, failed = d.energy_j, d.method, d.measured, d.failed is not None
+        else:
+            energy = sum([d.energy_j for d in devs])
+            methods = "+".join(dict.fromkeys([d.method for d in devs]))
+            measured, failed = all([d.measured for d in devs]), any([d.failed for d in devs])
         above = None
         if baseline_w is not None and comp in baseline_w:
             above = max(0.0, energy - baseline_w[comp] * duration_s)
-        out[comp] = ComponentEnergy(
-            comp, energy, energy / duration_s if duration_s > 0 else 0.0, methods,
-            all(d.measured for d in devs), len(devs), above, any(d.failed for d in devs))
+        out[comp] = ComponentEnergy(comp, energy, energy / duration_s if duration_s > 0 else 0.0, methods,
+                                    measured, len(devs), above, failed)
     return out

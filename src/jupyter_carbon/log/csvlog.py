@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .appendfile import Busy, HeaderMismatch, Left, append_whole
 from .csvtext import encode_row
@@ -79,6 +80,7 @@ class CsvLog:
         self._mutex = threading.Lock()  # the sampler's flush and the cell's append may overlap
         self._busy_since: float | None = None
         self._exit_hook: Callable[[], None] | None = None
+        self._path: tuple[tuple[Path, int, int], Path] | None = None  # (location, its path)
         self._left: Left | None = None  # the file as the last append left it (see append_whole)
         self.dropped = 0
 
@@ -88,7 +90,11 @@ class CsvLog:
         """Where the next row goes (after any foreign-header or fallback switch)."""
         if self._moved is not None:
             return self._moved
-        return _suffixed(self._dir() / self.requested.name, self._n)
+        key = (self.requested, self._dir_idx, self._n)
+        made = self._path
+        if made is None or made[0] != key:  # made once per location, not at every row
+            made = self._path = (key, _suffixed(self._dir() / self.requested.name, self._n))
+        return made[1]
 
     @property
     def pending(self) -> int:
@@ -98,7 +104,11 @@ class CsvLog:
     def append(self, row: dict) -> bool:
         """Write one row (missing keys are empty). True when it (and any backlog) reached disk."""
         try:
-            line = encode_row([v if isinstance(v, str) else fmt(v) for v in map(row.get, self.columns)])
+            values: list[Any] = list(row.values()) if tuple(row) == self.columns else [row.get(c) for c in self.columns]
+            try:
+                line = encode_row(values)  # text already, as make_row's rows are
+            except TypeError:  # a value that is not text yet
+                line = encode_row([v if type(v) is str else fmt(v) for v in values])
         except Exception as exc:  # a row we cannot even format: say so, keep going
             log.debug("could not format a log row", exc_info=True)
             self._say("encode", f"jupyter-carbon: could not format a log row ({exc!r})")

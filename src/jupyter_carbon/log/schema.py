@@ -38,11 +38,12 @@ import platform
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
 from ..measurement import Measurement
+from ..memo import once
 from ..units import J_PER_KWH
 
 CODECARBON_COLUMNS = (
@@ -100,7 +101,7 @@ class HostInfo:
     ram_total_size: float | None  # GiB
     tracking_mode: str = "machine"
 
-    @cached_property
+    @once
     def texts(self) -> dict[str, str]:
         """The host's columns as CSV text, made once (they are the same on every row)."""
         return {k: fmt(getattr(self, k)) for k in _HOST_COLUMNS}
@@ -211,65 +212,69 @@ def _embodied(cell_kg: float | None, before_kg: float | None) -> float | None:
     return cell_kg + (before_kg or 0.0)
 
 
+def _num(value: float | None) -> str:
+    """A number as CSV text (``%.7g``); None and non-finite values empty."""
+    if value is None:
+        return ""
+    value = float(value)
+    return format(value, ".7g") if math.isfinite(value) else ""
+
+
 def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
-    """The row for one cell: exactly ``COLUMNS``, every value already text."""
+    """The row for one cell: exactly ``COLUMNS`` in order, every value already text (each
+    formatted as what it is: a row is made at every cell end)."""
     it = m.intensity
-    kwh = m.energy_kwh
     kg = m.emissions_kg
     above = m.above_idle_j
     ended = utc_iso(m.ended_at)
-    row = {
-        **host.texts,
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(host.texts)
+    row.update({
         "timestamp": ended,
-        "project_name": cell.project_name,
-        "run_id": cell.run_id,
-        "duration": float(m.duration_s),
-        "emissions": kg,
-        "emissions_rate": kg / m.duration_s if m.duration_s > 0 else 0.0,
-        "energy_consumed": kwh,
-        "country_name": it.country_name,
-        "country_iso_code": iso3(it.country_iso),
-        "region": it.region,
-        "pue": float(m.pue),
-        "notebook": cell.notebook,
-        "session_id": cell.session_id,
-        "execution_count": cell.execution_count,
-        "cell_id": cell.cell_id,
-        "label": cell.label if cell.label is not None else m.label,
-        "status": cell.status,
-        "started_at": m.started_at,
+        "project_name": fmt(cell.project_name),
+        "run_id": fmt(cell.run_id),
+        "duration": _num(m.duration_s),
+        "emissions": _num(kg),
+        "emissions_rate": _num(kg / m.duration_s if m.duration_s > 0 else 0.0),
+        "energy_consumed": _num(m.energy_kwh),
+        "country_name": fmt(it.country_name),
+        "country_iso_code": fmt(iso3(it.country_iso)),
+        "region": fmt(it.region),
+        "pue": _num(m.pue),
+        "notebook": fmt(cell.notebook),
+        "session_id": fmt(cell.session_id),
+        "execution_count": fmt(cell.execution_count),
+        "cell_id": fmt(cell.cell_id),
+        "label": fmt(cell.label if cell.label is not None else m.label),
+        "status": fmt(cell.status),
+        "started_at": utc_iso(m.started_at),
         "ended_at": ended,
-        "intensity": float(it.g_per_kwh),
-        "intensity_source": it.source,
-        "energy_above_idle": above / J_PER_KWH * m.pue if above is not None else None,
-        "idle_energy_before": cell.idle_energy_before,
-        "embodied_emissions": _embodied(m.embodied_kg, cell.embodied_before),
-        "gpu_synced": m.gpu_synced,
-    }
+        "intensity": _num(it.g_per_kwh),
+        "intensity_source": fmt(it.source),
+        "energy_above_idle": _num(above / J_PER_KWH * m.pue if above is not None else None),
+        "machine_energy": _num(m.machine_energy_kwh),
+        "idle_energy_before": _num(cell.idle_energy_before),
+        "embodied_emissions": _num(_embodied(m.embodied_kg, cell.embodied_before)),
+        "gpu_synced": fmt(m.gpu_synced),
+    })
     if host.tracking_mode != "machine" and m.machine_devices is None:
         row["tracking_mode"] = "machine"  # the attribution was unavailable: say what was done
     machine = m.machine
     for comp in _COMPONENTS:
         c = machine.get(comp)
-        row[f"machine_{comp}_energy"] = c.energy_j / J_PER_KWH if c is not None and not c.failed else None
-    row["machine_energy"] = m.machine_energy_kwh
-    for comp in _COMPONENTS:
+        if c is not None and not c.failed:
+            row[f"machine_{comp}_energy"] = _num(c.energy_j / J_PER_KWH)
         c = m.by_component.get(comp)
         if c is None:
-            row[f"{comp}_power"] = row[f"{comp}_energy"] = None
-            row[f"{comp}_method"] = row[f"{comp}_measured"] = None
-            continue
+            continue  # no sensor: empty, unknown is not zero
         devs = [d for d in m.devices if d.component == comp]
-        failed = [d for d in devs if d.failed is not None]
-        if failed and len(failed) == len(devs):  # nothing known: empty, never a measured-looking 0
-            row[f"{comp}_power"] = row[f"{comp}_energy"] = row[f"{comp}_measured"] = None
+        failed = sum(1 for d in devs if d.failed is not None)
+        if failed == len(devs):  # nothing known: empty, never a measured-looking 0
             row[f"{comp}_method"] = f"{c.method} (failed)"
             continue
-        method = c.method
-        if failed:  # a failed device adds nothing after it failed: the sum is partial, say so
-            method = f"{method} ({len(failed)} of {len(devs)} failed)"
-        row[f"{comp}_power"] = c.power_w
-        row[f"{comp}_energy"] = c.energy_j / J_PER_KWH
-        row[f"{comp}_method"] = method
-        row[f"{comp}_measured"] = c.measured
-    return {k: fmt(row.get(k)) for k in COLUMNS}
+        # a failed device adds nothing after it failed: the sum is partial, say so
+        row[f"{comp}_method"] = f"{c.method} ({failed} of {len(devs)} failed)" if failed else c.method
+        row[f"{comp}_power"] = _num(c.power_w)
+        row[f"{comp}_energy"] = _num(c.energy_j / J_PER_KWH)
+        row[f"{comp}_measured"] = fmt(c.measured)
+    return row
