@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-J_PER_KWH = 3.6e6
-COMPONENTS = ("cpu", "gpu", "ram")
+from ..sensors.base import COMPONENTS
+from ..units import J_PER_KWH
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from collections import deque
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
-from .part import J_PER_KWH, ClusterPart
+from ..units import J_PER_KWH
+from .part import ClusterPart
 
 if TYPE_CHECKING:
     from .attach import Span
