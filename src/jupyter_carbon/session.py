@@ -196,8 +196,7 @@ class CarbonSession:
         emb = self._embodied_model()
         if emb is None:
             return None
-        gpus = sum(1 for d in e.devices if d.component == "gpu")
-        return emb.window_kg(e.duration_s, e.shares, gpus)
+        return emb.window_kg(e.duration_s, e.shares, emb.hardware.gpus)  # this machine's GPUs
 
     def _embodied_model(self) -> Any:
         if self._embodied is False:

@@ -45,7 +45,7 @@ class IntensityPolicy:
         explicit = opts.intensity if opts and opts.intensity is not None else s["intensity"]
         country = opts.country if opts and opts.country else s["country"]
         key = (explicit, country, s["region"], s["live"])
-        live = self.live_provider()
+        live = self.live_provider() if key[3] is not None or self._live is not None else None
         if live is None and self._cache and self._cache[0] == key:
             return self._cache[1]
         value = resolve(intensity=explicit, country=country, region=s["region"], live=live, env=_ENV)

@@ -3,9 +3,10 @@
 How updates flow
 ----------------
 * The sampler thread calls ``_on_sample`` after every sample. At most once per ``min_period``
-  (0.5 s) it computes the fast-changing state (watts, sparkline, running cell, status) and sends
-  the traits that changed in one comm message (``hold_sync``): a burst of 1,000 samples costs a
-  couple of messages, and the kernel never waits on the browser (IOPub thread).
+  (0.5 s) it computes the fast-changing state (watts, running cell, status, and the sparkline
+  when it moves on by a bucket) and sends the traits that changed in one comm message
+  (``hold_sync``): a burst of 1,000 samples costs a couple of messages, and the kernel never
+  waits on the browser (IOPub thread).
 * Cell start/end and configuration changes arrive on the kernel's main thread
   (``_on_event``): they mark the session figures (running cell, totals, last cells,
   intensity) for a recompute and send them at once unless a message went out less than
@@ -108,11 +109,9 @@ class CarbonWidget(anywidget.AnyWidget):
         if self.closed:
             return
         got = self._send_lock.acquire(timeout=2.0)
-        try:
-            self.closed = True
-        finally:
-            if got:
-                self._send_lock.release()
+        self.closed = True
+        if got:
+            self._send_lock.release()
         self.session.unsubscribe(self.handle)
         try:
             snapshot = self.snapshot()
@@ -158,10 +157,11 @@ class CarbonWidget(anywidget.AnyWidget):
         meter = s.meter
         if self._spark_meter is not meter:  # a rebuilt meter: its buffer starts afresh
             self._spark, self._spark_meter = st.Sparkline(), meter
-        return {"power": st.power_state(meter, sample),
-                "spark": self._spark.state(meter.sampler.samples_after, sample.wall if sample is not None else None,
-                                           meter.sampler.interval),
-                "running": st.running_state(s, sample), "status": st.status_state(s)}
+        state = {"power": st.power_state(meter, sample), "running": st.running_state(s, sample),
+                 "status": st.status_state(s)}
+        spark = self._spark.moved(meter.sampler.samples_after, sample.wall if sample is not None else None,
+                                  meter.sampler.interval)
+        return state if spark is None else {**state, "spark": spark}
 
     def _apply(self, changes: dict[str, Any]) -> None:
         with self.hold_sync():

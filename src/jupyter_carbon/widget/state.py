@@ -142,6 +142,20 @@ class Sparkline:
         self._sums: dict[int, float] = {}
         self._counts: dict[int, int] = {}
         self._means: dict[int, tuple[int, float, float | None]] = {}
+        self._sent: tuple[float, int] | None = None  # (bucket width, newest bucket) last given by moved()
+
+    def moved(self, newer: Callable[[float], list], now_wall: float | None,
+              interval: float) -> dict[str, Any] | None:
+        """``state(...)`` when a new bucket has begun since the last call (every 2.5 s at the
+        1 s interval), else None: the live widget sends the 120 points when the line moves
+        on, not at every sample; the newest, still filling bucket waits for the next."""
+        if now_wall is None:
+            return None
+        bucket, _first, last = _buckets(now_wall, interval, self.span_s, self.points)
+        if self._sent == (bucket, last):
+            return None
+        self._sent = (bucket, last)
+        return self.state(newer, now_wall, interval)
 
     def state(self, newer: Callable[[float], list], now_wall: float | None,
               interval: float) -> dict[str, Any]:
