@@ -76,6 +76,24 @@ def test_kernel_is_the_default_mode_and_rows_keep_the_machine(meter):
         assert c.energy_j <= e.machine[comp].energy_j + 1e-9
 
 
+def test_the_span_between_cells_adds_up_as_the_full_record_would(meter):
+    """``Window.span`` (the time between cells: totals only) gives the kernel's and the
+    machine's joules that ``Window.end`` (a record per device) gives for the same edges."""
+    for mode_meter in (meter, build_meter(Settings(env={"JUPYTER_CARBON_TRACKING_MODE": "machine"}))[0]):
+        for work in (lambda: burn(0.2), lambda: time.sleep(0.2)):
+            a, b = mode_meter.begin(), None
+            b = mode_meter.begin(start=a.start_edge)
+            work()
+            edge = mode_meter.edge()
+            full, span = a.end(edge), b.span(edge)
+            assert span.duration_s == full.duration_s
+            assert span.joules == pytest.approx(full.energy_j, rel=1e-12, abs=1e-12)
+            assert span.machine_joules == pytest.approx(full.machine_energy_j, rel=1e-12, abs=1e-12)
+            assert span.shares == full.shares
+            assert b.end_edge is edge  # the next window can start where this one ended
+    mode_meter.close()
+
+
 def test_sleeping_cell_under_outside_load_is_charged_under_a_tenth(meter):
     burner = outside_burner()
     try:

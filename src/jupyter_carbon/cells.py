@@ -4,10 +4,12 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from .engine.window import Window
+from .engine.window import Span, Window
+from .intensity.model import Intensity
 from .measurement import Measurement
+from .units import J_PER_KWH
 
 
 @dataclass
@@ -20,6 +22,24 @@ class CellOptions:
     pue: float | None = None
 
 
+class BetweenCells(NamedTuple):
+    """What the kernel was charged from the end of one cell to the start of the next (the
+    next row's ``idle_energy_before``): the totals only, with CO₂e and embodied share."""
+
+    duration_s: float
+    energy_j: float  # device energy, before PUE
+    energy_kwh: float  # x PUE, like a cell's
+    emissions_kg: float
+    machine_energy_kwh: float  # x PUE
+    embodied_kg: float | None
+
+    @classmethod
+    def of(cls, span: Span, intensity: Intensity, pue: float, embodied_kg: float | None) -> BetweenCells:
+        kwh = span.joules / J_PER_KWH * pue
+        return cls(span.duration_s, span.joules, kwh, kwh * intensity.g_per_kwh / 1000.0,
+                   span.machine_joules / J_PER_KWH * pue, embodied_kg)
+
+
 @dataclass
 class RunningCell:
     window: Window
@@ -29,7 +49,7 @@ class RunningCell:
     summary: bool | None = None  # %%carbon: True shows a summary at the end; False is --quiet
     live: Any = None  # the %%carbon live line, finished when the cell ends
     #: The kernel's energy since the previous cell ended (``idle_energy_before``), or None.
-    between: Measurement | None = None
+    between: BetweenCells | None = None
 
     @property
     def label(self) -> str | None:
@@ -50,7 +70,7 @@ class CellRecord:
     #: Futures of row updates completed after the cell (see ``events.CellEnding``).
     late: list[Any] = field(default_factory=list, compare=False, repr=False)
     #: What the kernel was charged between the previous cell's end and this cell's start.
-    between: Measurement | None = None
+    between: BetweenCells | None = None
 
     @property
     def duration_s(self) -> float:
@@ -92,7 +112,7 @@ class Totals:
     cluster_kwh: float = 0.0  # of energy_kwh: the clusters' parts, added when they complete
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, m: Measurement, between: Measurement | None = None) -> None:
+    def add(self, m: Measurement, between: BetweenCells | None = None) -> None:
         with self._lock:
             self._add(m, between)
 
@@ -104,7 +124,7 @@ class Totals:
             self.emissions_kg += kg
             self.cluster_kwh += kwh
 
-    def _add(self, m: Measurement, between: Measurement | None) -> None:
+    def _add(self, m: Measurement, between: BetweenCells | None) -> None:
         self.cells += 1
         self.energy_j += m.energy_j
         self.energy_kwh += m.energy_kwh

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .announce import Announcer
-from .cells import CellOptions, CellRecord, RunningCell, Totals
+from .cells import BetweenCells, CellOptions, CellRecord, RunningCell, Totals
 from .config import SENSOR_OPTIONS, Settings
 from .engine.meter import Meter
 from .engine.sample import Sample
@@ -158,8 +158,8 @@ class CarbonSession:
         before = None
         if between is not None:
             try:
-                e = between.end(edge)
-                before = Measurement.of(e, self.intensity, self.pue, self._embodied_for(e))
+                span = between.span(edge)
+                before = BetweenCells.of(span, self.intensity, self.pue, self._embodied_kg(span.duration_s, span.shares))
             except Exception:
                 log.debug("between-cells window failed", exc_info=True)
         self.current = RunningCell(self.meter.begin(start=edge), execution_count, cell_id, between=before)
@@ -174,7 +174,7 @@ class CarbonSession:
         cell.window.label = opts.label
         energy = cell.window.end()
         m = Measurement.of(energy, self.intensity_for(opts), self.pue_for(opts),
-                           self._embodied_for(energy))
+                           self._embodied_kg(energy.duration_s, energy.shares))
         rec = CellRecord(cell.execution_count, cell.cell_id, opts.label, status, m, between=cell.between)
         self.totals.add(m, cell.between)
         if self.meter is not None and cell.window.end_edge is not None:
@@ -192,11 +192,11 @@ class CarbonSession:
         return rec
 
     # --- embodied emissions ----------------------------------------------------------------
-    def _embodied_for(self, e: Any) -> float | None:
+    def _embodied_kg(self, duration_s: float, shares: dict[str, Any] | None) -> float | None:
         emb = self._embodied_model()
         if emb is None:
             return None
-        return emb.window_kg(e.duration_s, e.shares, emb.hardware.gpus)  # this machine's GPUs
+        return emb.window_kg(duration_s, shares, emb.hardware.gpus)
 
     def _embodied_model(self) -> Any:
         if self._embodied is False:

@@ -143,18 +143,21 @@ class KernelShare:
                                     d.failed, d.approximated))
         return tuple(out)
 
-    def live_weights(self) -> tuple[float, ...]:
-        """Per channel, the latest share (for live views between edges; no I/O)."""
-        rt, rm = self._recent
-        cpu = _unit(rt / rm) if rm > 0 else 0.0
-        gpu, out, g = self._gpu, [], 0
+    def weights(self, shares: dict[str, Any]) -> tuple[float, ...]:
+        """Per channel, the kernel's share of it (``split`` without a record per device)."""
+        gpu, out, g = shares.get("gpu", ()), [], 0
         for c in self.components:
             if c == "gpu":
                 out.append(gpu[g] if g < len(gpu) else 1.0)
                 g += 1
             else:
-                out.append(cpu if c == "cpu" else self._ram)
+                out.append(shares.get(c, 1.0))
         return tuple(out)
+
+    def live_weights(self) -> tuple[float, ...]:
+        """Per channel, the latest share (for live views between edges; no I/O)."""
+        rt, rm = self._recent
+        return self.weights({"cpu": _unit(rt / rm) if rm > 0 else 0.0, "ram": self._ram, "gpu": self._gpu})
 
     def close(self) -> None:
         self.tree.close()

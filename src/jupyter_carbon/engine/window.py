@@ -27,6 +27,7 @@ class Attribution(Protocol):
     def mark(self) -> Any: ...
     def shares(self, start: Any, end: Any) -> dict[str, Any]: ...
     def split(self, devices: Sequence[DeviceEnergy], shares: dict[str, Any]) -> tuple[DeviceEnergy, ...]: ...
+    def weights(self, shares: dict[str, Any]) -> tuple[float, ...]: ...
 
 
 class Edge(NamedTuple):
@@ -35,6 +36,16 @@ class Edge(NamedTuple):
     sample: Sample
     mark: Any = None
     at: datetime | None = None
+
+
+class Span(NamedTuple):
+    """A closed window's totals only: what the time between two cells is charged with,
+    without a record per device (``Window.span``)."""
+
+    duration_s: float
+    joules: float  # the kernel's share (the machine's outside kernel mode)
+    machine_joules: float
+    shares: dict[str, Any] | None
 
 
 class Source(Protocol):
@@ -94,6 +105,20 @@ class Window:
         edge = at if at is not None else take_edge(self.source)
         self.end_edge = edge
         return self._measure(edge.sample, edge.at or datetime.now(timezone.utc), edge.mark, synced)
+
+    def span(self, at: Edge) -> Span:
+        """Close the window at an edge already taken, giving its totals only (``end`` gives
+        the full record)."""
+        self.end_edge = at
+        start, end = self.start, at.sample
+        deltas = [max(now - then, 0.0) for now, then in zip(end.joules, start.joules)]
+        machine = sum(deltas)
+        attr = self.source.attribution
+        if attr is None or self.start_edge.mark is None or at.mark is None:
+            return Span(max(end.mono - start.mono, 0.0), machine, machine, None)
+        shares = attr.shares(self.start_edge.mark, at.mark)
+        kernel = sum([d * w for d, w in zip(deltas, attr.weights(shares))])
+        return Span(max(end.mono - start.mono, 0.0), kernel, machine, shares)
 
     def peek(self, sample: Sample | None = None) -> Energy:
         """The window so far, from the latest sampler point (or one given): no hardware read."""

@@ -66,6 +66,9 @@ ATTRIBUTION_COLUMNS = (
 COLUMNS: tuple[str, ...] = CODECARBON_COLUMNS + NOTEBOOK_COLUMNS + ATTRIBUTION_COLUMNS
 
 _COMPONENTS = ("cpu", "gpu", "ram")
+#: Per component: its machine_*_energy, method, power, energy and measured columns.
+_COMPONENT_COLUMNS = {c: (f"machine_{c}_energy", f"{c}_method", f"{c}_power", f"{c}_energy", f"{c}_measured")
+                      for c in _COMPONENTS}
 _HOST_COLUMNS = ("os", "python_version", "cpu_count", "cpu_model", "gpu_count", "gpu_model", "ram_total_size",
                  "tracking_mode")
 _INTENSITY_CSV = Path(__file__).resolve().parent.parent / "data" / "intensity.csv"
@@ -231,26 +234,26 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     row.update(host.texts)
     row.update({
         "timestamp": ended,
-        "project_name": fmt(cell.project_name),
-        "run_id": fmt(cell.run_id),
+        "project_name": cell.project_name or "",
+        "run_id": cell.run_id or "",
         "duration": _num(m.duration_s),
         "emissions": _num(kg),
         "emissions_rate": _num(kg / m.duration_s if m.duration_s > 0 else 0.0),
         "energy_consumed": _num(m.energy_kwh),
-        "country_name": fmt(it.country_name),
-        "country_iso_code": fmt(iso3(it.country_iso)),
-        "region": fmt(it.region),
+        "country_name": it.country_name or "",
+        "country_iso_code": iso3(it.country_iso) or "",
+        "region": it.region or "",
         "pue": _num(m.pue),
-        "notebook": fmt(cell.notebook),
-        "session_id": fmt(cell.session_id),
+        "notebook": cell.notebook or "",
+        "session_id": cell.session_id or "",
         "execution_count": fmt(cell.execution_count),
-        "cell_id": fmt(cell.cell_id),
-        "label": fmt(cell.label if cell.label is not None else m.label),
-        "status": fmt(cell.status),
+        "cell_id": cell.cell_id or "",
+        "label": (cell.label if cell.label is not None else m.label) or "",
+        "status": cell.status,
         "started_at": utc_iso(m.started_at),
         "ended_at": ended,
         "intensity": _num(it.g_per_kwh),
-        "intensity_source": fmt(it.source),
+        "intensity_source": it.source,
         "energy_above_idle": _num(above / J_PER_KWH * m.pue if above is not None else None),
         "machine_energy": _num(m.machine_energy_kwh),
         "idle_energy_before": _num(cell.idle_energy_before),
@@ -260,21 +263,23 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     if host.tracking_mode != "machine" and m.machine_devices is None:
         row["tracking_mode"] = "machine"  # the attribution was unavailable: say what was done
     machine = m.machine
-    for comp in _COMPONENTS:
+    for comp, (machine_energy, method, power, energy, measured) in _COMPONENT_COLUMNS.items():
         c = machine.get(comp)
         if c is not None and not c.failed:
-            row[f"machine_{comp}_energy"] = _num(c.energy_j / J_PER_KWH)
+            row[machine_energy] = _num(c.energy_j / J_PER_KWH)
         c = m.by_component.get(comp)
         if c is None:
             continue  # no sensor: empty, unknown is not zero
-        devs = [d for d in m.devices if d.component == comp]
-        failed = sum(1 for d in devs if d.failed is not None)
-        if failed == len(devs):  # nothing known: empty, never a measured-looking 0
-            row[f"{comp}_method"] = f"{c.method} (failed)"
-            continue
-        # a failed device adds nothing after it failed: the sum is partial, say so
-        row[f"{comp}_method"] = f"{c.method} ({failed} of {len(devs)} failed)" if failed else c.method
-        row[f"{comp}_power"] = _num(c.power_w)
-        row[f"{comp}_energy"] = _num(c.energy_j / J_PER_KWH)
-        row[f"{comp}_measured"] = fmt(c.measured)
+        if c.failed:
+            failed = sum(1 for d in m.devices if d.component == comp and d.failed is not None)
+            if failed == c.devices:  # nothing known: empty, never a measured-looking 0
+                row[method] = f"{c.method} (failed)"
+                continue
+            # a failed device adds nothing after it failed: the sum is partial, say so
+            row[method] = f"{c.method} ({failed} of {c.devices} failed)"
+        else:
+            row[method] = c.method
+        row[power] = _num(c.power_w)
+        row[energy] = _num(c.energy_j / J_PER_KWH)
+        row[measured] = "true" if c.measured else "false"
     return row
