@@ -136,6 +136,35 @@ def test_a_child_process_that_burns_cpu_is_charged_to_the_cell(meter):
     assert e.by_component["cpu"].energy_j >= 0.8 * j_per_s
 
 
+CHILDREN_CHECK = """
+import subprocess, sys, time
+from jupyter_carbon.attribution.tree import ProcessTree, has_children
+assert not has_children()  # a fresh interpreter has no child
+p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1)"])
+assert has_children() and ProcessTree().descendants() == [p.pid]
+p.wait()
+assert not has_children()
+q = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+deadline = time.monotonic() + 10
+while time.monotonic() < deadline:
+    if open(f"/proc/{q.pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+        break  # ended, not yet reaped
+    time.sleep(0.02)
+assert has_children()  # a zombie is still a child
+assert q.wait() == 3  # the check reaped nothing: the owner still gets the exit status
+assert not has_children()
+print("ok")
+"""
+
+
+def test_the_children_check_sees_live_and_unreaped_children_and_reaps_nothing():
+    """``has_children`` lets a refresh skip the walk when the kernel has no child; it must see
+    a running child and an ended one not yet reaped, and leave the exit status to its owner.
+    (In a fresh interpreter: this one may have children of other tests.)"""
+    out = subprocess.run([sys.executable, "-c", CHILDREN_CHECK], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def test_a_background_grandchild_is_found_by_the_tree():
     tree = ProcessTree()
     code = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {BURN.format(s=1.5)!r}])"

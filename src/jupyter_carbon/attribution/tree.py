@@ -48,6 +48,19 @@ def children_of(pid: int, proc: str = PROC) -> list[int]:
     return out
 
 
+def has_children() -> bool:
+    """Has this process a child (running, or ended and not yet reaped)? One ``waitid`` that
+    reaps nothing (``WNOWAIT``): most kernels have none, and then the walk of their threads'
+    ``children`` files is skipped. True where it cannot tell."""
+    try:
+        os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+    except ChildProcessError:  # ECHILD: no child at all
+        return False
+    except (AttributeError, OSError):
+        return True
+    return True
+
+
 def _has_children_files(proc: str = PROC) -> bool:
     return os.path.exists(f"{proc}/self/task/{threading.get_native_id()}/children")
 
@@ -85,6 +98,8 @@ class ProcessTree:
             except Exception:
                 log.debug("no descendants from psutil", exc_info=True)
                 return []
+        if self.proc == PROC and self.pid == os.getpid() and not has_children():
+            return []
         found: list[int] = []
         todo = [self.pid]
         while todo and len(found) < MAX_DESCENDANTS:
