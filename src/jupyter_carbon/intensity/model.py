@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import NamedTuple
 
 
-
 class Intensity(NamedTuple):
     """A grid carbon intensity and where it came from.
 
