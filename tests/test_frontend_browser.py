@@ -53,6 +53,22 @@ def line_of(page, index: int):
     return cells(page).nth(index).locator(LINE)
 
 
+def load_then_watch_busy_cell(page, url: str):
+    """Open the notebook at ``url``, run its ``%load_ext`` cell, then its busy cell (cell 1):
+    (that cell's line, what the line showed over 4 s while it ran)."""
+    page.goto(url)
+    cells(page).first.wait_for(timeout=60000)
+    run_cell(page, 0)
+    wait_idle(page, 0)
+    wait_for_text(line_of(page, 0), r"CO₂e")  # the %load_ext cell's own figures come with the comm's hello
+    run_cell(page, 1)
+    line = line_of(page, 1)
+    line.wait_for(timeout=20000)
+    seen = watch_running(line, 4.0)
+    assert any("running" in text for _, text in seen), seen
+    return line, seen
+
+
 def save(page, srv, name: str, executed: int, last_count: int | None = None) -> dict:
     """Save with the keyboard shortcut; the saved file (via the contents API) once it has
     ``executed`` executed cells, each with its figures (and the last run ``last_count``)."""
@@ -89,19 +105,8 @@ def test_jupyterlab_cell_lines_metadata_status_panel_restart(tmp_path):
     with jupyter_server("lab", tmp_path) as srv:
         create_notebook(srv, name, ["%load_ext jupyter_carbon", BUSY_5S, "1/0", "sum(range(10**6))"])
         with chromium_page() as page:
-            page.goto(srv.url(f"/lab/tree/{name}"))
-            cells(page).first.wait_for(timeout=60000)
-            run_cell(page, 0)
-            wait_idle(page, 0)
-            # the %load_ext cell's own figures arrive with the comm's hello
-            wait_for_text(line_of(page, 0), r"CO₂e")
-
             # A 5 s busy cell: its line appears at once and rises while it runs.
-            run_cell(page, 1)
-            line = line_of(page, 1)
-            line.wait_for(timeout=20000)
-            seen = watch_running(line, 4.0)
-            assert any("running" in text for _, text in seen), seen
+            line, seen = load_then_watch_busy_cell(page, srv.url(f"/lab/tree/{name}"))
             assert_rises_while_running(seen, "cell line")
             # the status bar meter and its panel show live watts
             status = page.locator(STATUS)
@@ -186,16 +191,7 @@ def test_notebook7_cell_lines_panel_and_reload(tmp_path):
     with jupyter_server("notebook", tmp_path) as srv:
         create_notebook(srv, name, ["%load_ext jupyter_carbon", BUSY_5S, "%carbon sidebar"])
         with chromium_page(viewport=(1300, 900)) as page:
-            page.goto(srv.url(f"/notebooks/{name}"))
-            cells(page).first.wait_for(timeout=60000)
-            run_cell(page, 0)
-            wait_idle(page, 0)
-            wait_for_text(line_of(page, 0), r"CO₂e")
-            run_cell(page, 1)
-            line = line_of(page, 1)
-            line.wait_for(timeout=20000)
-            seen = watch_running(line, 4.0)
-            assert any("running" in text for _, text in seen), seen
+            line, seen = load_then_watch_busy_cell(page, srv.url(f"/notebooks/{name}"))
             joules = [float(m.group(1)) for _, t in seen for m in [re.search(r"([\d.]+) J ·", t)] if m]
             assert len(set(joules)) >= 3 and joules == sorted(joules), seen  # live, in the chosen unit
             wait_idle(page, 1)

@@ -131,20 +131,12 @@ class KernelShare:
         return {"cpu": _unit(cpu), "ram": _unit(ram), "gpu": tuple(_unit(g) for g in gpu)}
 
     def split(self, devices: Sequence[DeviceEnergy], shares: dict[str, Any]) -> tuple[DeviceEnergy, ...]:
-        out, g = [], 0
-        gpu = shares.get("gpu", ())
-        for d in devices:
-            if d.component == "gpu":
-                f = gpu[g] if g < len(gpu) else 1.0
-                g += 1
-            else:
-                f = shares.get(d.component, 1.0)
-            out.append(DeviceEnergy(d.name, d.component, d.method, d.measured, d.energy_j * f, d.power_w * f,
-                                    d.failed, d.approximated))
-        return tuple(out)
+        """The machine's devices (one per channel, in channel order) scaled by the kernel's share."""
+        return tuple(DeviceEnergy(d.name, d.component, d.method, d.measured, d.energy_j * f, d.power_w * f,
+                                  d.failed, d.approximated) for d, f in zip(devices, self.weights(shares)))
 
     def weights(self, shares: dict[str, Any]) -> tuple[float, ...]:
-        """Per channel, the kernel's share of it (``split`` without a record per device)."""
+        """Per channel, the kernel's share of it."""
         gpu, out, g = shares.get("gpu", ()), [], 0
         for c in self.components:
             if c == "gpu":

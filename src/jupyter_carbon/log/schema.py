@@ -185,17 +185,14 @@ def iso3(code: str | None) -> str | None:
 
 def fmt(value) -> str:
     """One cell of CSV text; None and non-finite floats become empty."""
-    kind = type(value)
-    if kind is str:  # the common kinds first: a row holds ~50 cells
+    if type(value) is str:  # the common kind first
         return value
-    if kind is float:
-        return format(value, ".7g") if math.isfinite(value) else ""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return format(value, ".7g") if math.isfinite(value) else ""
+        return _num(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
