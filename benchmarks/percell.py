@@ -48,7 +48,7 @@ def _breakdown(n):
     from jupyter_carbon.magics import magics_of
     from jupyter_carbon.measurement import Measurement
     ext = magics_of(get_ipython()).ext
-    s, pre, post = ext.session, ext.hooks.pre_run_cell, ext.hooks.post_run_cell
+    s = ext.session
     pc = _t.perf_counter
     def tm(f):
         xs = []
@@ -56,7 +56,9 @@ def _breakdown(n):
             t0 = pc(); f(); xs.append(pc() - t0)
         xs.sort(); return xs[len(xs) // 2]
     out = {}
-    out["both hooks, whole path (pre_run_cell + post_run_cell)"] = tm(lambda: (pre(None), post(None)))
+    # (the hooks themselves would fold into this running cell: a nested run does nothing)
+    out["a cell's whole path: session begin_cell + end_cell (CSV row included)"] = tm(
+        lambda: (s.begin_cell(None, None, force=True), s.end_cell("ok")))
     out["meter.snapshot(edge=True) (x2 per cell)"] = tm(lambda: s.meter.snapshot(edge=True))
     for ch in s.meter.channels:
         out[f"  {ch.sensor.component} sensor read ({ch.sensor.method})"] = tm(lambda ch=ch: ch.sensor.read(0.0))
@@ -81,9 +83,9 @@ def _breakdown(n):
     if wd is not None:
         out["widget _slow_state() (each time widget state is built)"] = tm(wd._slow_state)
     cell = s.begin_cell(None, None, force=True)
-    out["session._emit(CellStarted) (every subscriber)"] = tm(lambda: s._emit(CellStarted(cell)))
+    out["CellStarted to its subscribers"] = tm(lambda: s.subscribers.emit(CellStarted(cell)))
     rec = s.end_cell("ok")
-    others = [f for f in s._subscribers if f != ext.cell_log.handle]
+    others = [f for f in s.subscribers.handling(CellEnded) if f != ext.cell_log.handle]
     def ended(ev=CellEnded(rec, cell)):
         for f in others:
             f(ev)
@@ -117,6 +119,11 @@ CC_OFF = ("get_ipython().events.unregister('pre_run_cell', _cc_pre)\n"
 # of issue 13 was set on, before the kernel's share became the default)
 MACHINE_ON = "import os as _os; _os.environ['JUPYTER_CARBON_TRACKING_MODE'] = 'machine'\n" + LOAD
 MACHINE_OFF = UNLOAD + "\n_os.environ.pop('JUPYTER_CARBON_TRACKING_MODE', None)"
+# Issue 13's budget, "no worse than today's": 147.5 µs added to a trivial cell that took 88.1 µs
+# alone, in the run of 2026-12-01 21:07. This machine's speed moves by up to 2x from one hour to
+# the next (the bare cell has measured 88 to 185 µs here), so the budget is kept as that ratio to
+# the bare cell measured side by side in the same run; the absolute figure is shown beside it.
+PER_CELL_BUDGET = 147.5 / 88.1  # x the cell alone
 ON = {"off": None, "ours": LOAD, "cc": CC_ON, "headless": LOAD, "machine": MACHINE_ON}
 OFF = {"off": None, "ours": UNLOAD, "cc": CC_OFF, "headless": UNLOAD, "machine": MACHINE_OFF}
 
@@ -187,20 +194,29 @@ def run(cfg: Config) -> list[Row]:
     hl, hl_mean, _ = _added(a["blocks"], "headless")
     cfg.facts["percell_breakdown"] = {"widget on": a.get("breakdown", {}), "widget off": b.get("breakdown", {})}
     sec = "2. Per-cell overhead"
+    off_nw = median([x for blk in b["blocks"]["off"] for x in blk])
+
+    def budget(added: float, cell: float) -> dict:
+        return {"target": f"<= {PER_CELL_BUDGET:.2f}x the cell alone ({fmt_t(PER_CELL_BUDGET * cell)} in this run)",
+                "met": added <= PER_CELL_BUDGET * cell}
+
+    def value(added: float, cell: float) -> str:
+        return f"{fmt_t(added)} = {added / cell:.2f}x the cell"
+
     rows = [
         Row(sec, f"added per trivial cell, in-kernel `run_cell` x {n} per arm (widget on and shown "
-                 "in a front-end, CSV row written and flushed)", fmt_t(ours), base=f"cell alone: {fmt_t(off)}",
+                 "in a front-end, CSV row written and flushed)", value(ours, off), base=f"cell alone: {fmt_t(off)}",
             peer=f"{fmt_t(cc)} (start_task/stop_task per cell)",
-            ratio=fmt_vs(cc / ours) if ours > 0 else "n/a",
-            target="<= 148 µs at the median", met=ours <= 148e-6,
+            ratio=fmt_vs(cc / ours) if ours > 0 else "n/a", **budget(ours, off),
             note=f"means: ours {fmt_t(ours_mean)}, CodeCarbon {fmt_t(cc_mean)}; "
-                 f"{a.get('csv_rows', 0)} CSV rows written"),
+                 f"{a.get('csv_rows', 0)} CSV rows written; the budget: 148 µs added to an 88 µs cell "
+                 "when it was set (2026-12-01), kept as a ratio since this machine's speed moves"),
         Row(sec, "same, widget on but shown by no front-end (nbclient, a console): its saved "
                  "text/html fallback refreshed at each cell end", fmt_t(hl), note=f"mean {fmt_t(hl_mean)}"),
-        Row(sec, "same, widget off", fmt_t(nw), base=f"cell alone: {fmt_t(median([x for blk in b['blocks']['off'] for x in blk]))}",
-            target="<= 148 µs at the median", met=nw <= 148e-6, note=f"mean {fmt_t(nw_mean)}"),
+        Row(sec, "same, widget off", value(nw, off_nw), base=f"cell alone: {fmt_t(off_nw)}",
+            **budget(nw, off_nw), note=f"mean {fmt_t(nw_mean)}"),
         Row(sec, "same, widget off, `tracking_mode=machine` (no attribution: the work the 148 µs "
-                 "budget was first set on)", fmt_t(mm), target="<= 148 µs at the median", met=mm <= 148e-6,
+                 "budget was first set on)", value(mm, off_nw), **budget(mm, off_nw),
             note=f"mean {fmt_t(mm_mean)}; the default kernel mode adds the attribution's edge marks "
                  "and shares (section 8)"),
     ]

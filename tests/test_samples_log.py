@@ -72,7 +72,7 @@ def test_the_sampler_writes_the_log_as_a_chore_not_on_every_tick(notebook_dir, m
                       notebook=notebook_dir / "analysis.ipynb", kernel_id="t", announce=lambda msg: None).start()
     out = samples_log.SamplesOutput(s)
     sp = s.meter.sampler
-    assert not s._sample_subscribers  # nothing of the samples log runs per tick
+    assert not s.subscribers.sample_handlers  # nothing of the samples log runs per tick
     time.sleep(1.0)
     n = sp.samples_taken
     s.close()

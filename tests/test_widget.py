@@ -280,7 +280,7 @@ def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(noteb
         time.sleep(0.6)
         assert w.running == {} and w.totals["cells"] == 1
         w.detach()
-        assert w.handle not in s._sample_subscribers
+        assert w.handle not in s.subscribers.sample_handlers
     finally:
         s.close()
 
@@ -345,7 +345,7 @@ def test_thread_send_failures_fall_back_to_cell_boundaries_silently(session, cap
     th.start()
     th.join()
     assert w.thread_mode == "boundary" and "LookupError" in w.thread_error
-    assert w.handle in s._sample_subscribers  # never raised into the sampler
+    assert w.handle in s.subscribers.sample_handlers  # never raised into the sampler
     s.end_cell("ok")  # main thread: the cell boundary still updates the views
     assert w.totals["cells"] == 1 and w.running == {}
     assert any(name == "MainThread" and "totals" in d["state"] for name, _, d in sent)
@@ -477,7 +477,7 @@ def test_one_model_per_kernel_sidebar_fallback_and_detach(session, shell, capsys
 
     views.close()
     assert w.closed and w.comm is None and w._sidecar is None
-    assert w.handle not in s._subscribers and w.handle not in s._sample_subscribers
+    assert w.handle not in s.subscribers.handlers and w.handle not in s.subscribers.sample_handlers
     assert views.widget is None
     with pytest.raises(RuntimeError):
         views.get()  # a closed output makes no new model

@@ -3,16 +3,21 @@ printer, the widget, the front-end comm, a cluster collector) react to these; th
 knows none of them.
 
 Cell and settings events come on the kernel's main thread; ``SampleTaken`` on the sampler
-thread, and only to subscribers that asked for samples.
+thread, and only to subscribers that asked for samples. ``Subscribers`` delivers them, each
+only to the handlers that asked for its type.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:
     from .engine.meter import Meter
     from .engine.sample import Sample
     from .cells import CellRecord, RunningCell
+
+log = logging.getLogger(__name__)
 
 
 class CellStarted(NamedTuple):
@@ -57,3 +62,74 @@ class SessionClosing(NamedTuple):
 
 Event = Union[CellStarted, CellEnding, CellEnded, SampleTaken, SettingsChanged, MeterStopping, MeterStarted,
               SessionClosing]
+
+#: Every event type, in the order above (the session routes each to its subscribers).
+EVENT_TYPES: tuple[type, ...] = (CellStarted, CellEnding, CellEnded, SampleTaken, SettingsChanged, MeterStopping,
+                                 MeterStarted, SessionClosing)
+
+Handler = Callable[[Event], None]
+
+
+class Subscribers:
+    """Who gets which event: each event goes only to the handlers that asked for its type,
+    so a cell pays for no call it does not need. A handler that raises is logged, never
+    allowed to break a cell or the sampler."""
+
+    def __init__(self) -> None:
+        self.handlers: list[Handler] = []
+        self.sample_handlers: list[Handler] = []  # also get SampleTaken, on the sampler thread
+        self._wants: dict[Handler, frozenset[type] | None] = {}
+        self._routes: dict[type, tuple[Handler, ...]] = {}
+
+    def subscribe(self, handler: Handler, *, events: Iterable[type] | None = None, samples: bool = False) -> None:
+        """``handler`` gets the events of the types in ``events`` (every type when None);
+        ``samples``: also ``SampleTaken``."""
+        if handler not in self.handlers:
+            self.handlers.append(handler)
+        self._wants[handler] = frozenset(events) if events is not None else None
+        if samples and handler not in self.sample_handlers:
+            self.sample_handlers.append(handler)
+        self._route()
+
+    def unsubscribe(self, handler: Handler) -> None:
+        for handlers in (self.handlers, self.sample_handlers):
+            if handler in handlers:
+                handlers.remove(handler)
+        self._wants.pop(handler, None)
+        self._route()
+
+    def clear(self) -> None:
+        self.handlers.clear()
+        self.sample_handlers.clear()
+        self._wants.clear()
+        self._route()
+
+    def _route(self) -> None:
+        def wants(fn: Handler, kind: type) -> bool:
+            kinds = self._wants.get(fn)
+            return kinds is None or kind in kinds
+
+        self._routes = {kind: tuple(fn for fn in self.handlers if wants(fn, kind)) for kind in EVENT_TYPES}
+
+    def handling(self, kind: type) -> tuple[Handler, ...]:
+        """The handlers an event of type ``kind`` goes to, in the order they subscribed."""
+        return self._routes.get(kind, ())
+
+    def emit(self, event: Event) -> None:
+        for fn in self._routes.get(type(event), ()):
+            try:
+                fn(event)
+            except Exception:
+                log.debug("subscriber %r failed on %s", fn, type(event).__name__, exc_info=True)
+
+    def emit_sample(self, sample: Sample) -> None:
+        """The sampler's listener: nothing to do, and nothing made, when nobody asked."""
+        handlers = tuple(self.sample_handlers)
+        if not handlers:  # headless: the tick costs nothing more
+            return
+        event = SampleTaken(sample)
+        for fn in handlers:
+            try:
+                fn(event)
+            except Exception:
+                log.debug("subscriber %r failed on a sample", fn, exc_info=True)

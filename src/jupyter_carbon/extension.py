@@ -13,7 +13,7 @@ from typing import Any
 
 from . import runtime
 from .config import Settings
-from .events import Event, MeterStarted, MeterStopping
+from .events import CellEnding, CellStarted, Event, MeterStarted, MeterStopping, SessionClosing
 from .hooks import CellHooks
 from .outputs.cell_log import CellLog
 from .outputs.footprint import FootprintPrinter
@@ -117,7 +117,7 @@ class CarbonExtension:
         from .cluster.subscriber import ClusterSubscriber
 
         self.cluster = ClusterSubscriber(session)  # imports no Dask until a client is active
-        session.subscribe(self.cluster)
+        session.subscribe(self.cluster, events=(CellStarted, CellEnding, SessionClosing))
         self.frontend = FrontendComm(session, self.shell)  # the lab extension's comm, when it connects
         self.outputs = [self.cell_log, SamplesOutput(session), FootprintPrinter(session),
                         ProcessMeterLink(session), self.cluster, self.frontend]
@@ -143,7 +143,7 @@ class ProcessMeterLink:
 
     def __init__(self, session: CarbonSession):
         self.session = session
-        session.subscribe(self.handle)
+        session.subscribe(self.handle, events=(MeterStarted, MeterStopping))
         if session.meter is not None:
             self.handle(MeterStarted(session.meter))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,8 @@ from .config import SENSOR_OPTIONS, Settings
 from .engine.meter import Meter
 from .engine.sample import Sample
 from .engine.window import Window
-from .events import (CellEnded, CellEnding, CellStarted, Event, MeterStarted, MeterStopping, SampleTaken,
-                     SessionClosing, SettingsChanged)
+from .events import (CellEnded, CellEnding, CellStarted, Event, MeterStarted, MeterStopping, SessionClosing,
+                     SettingsChanged, Subscribers)
 from .intensity.model import Intensity
 from .intensity.policy import IntensityPolicy
 from .measurement import Measurement
@@ -54,8 +54,7 @@ class CarbonSession:
         self.paused = False
         self.closed = False
         self.baseline_w: dict[str, float] | None = None
-        self._subscribers: list[Callable[[Event], None]] = []
-        self._sample_subscribers: list[Callable[[Event], None]] = []
+        self.subscribers = Subscribers()
         self._chores: list[tuple[Callable[[], None], float]] = []
         self._told_failed: set[int] = set()
         self._rebuild_pending = False
@@ -77,12 +76,12 @@ class CarbonSession:
         self.meter.baseline_w = self.baseline_w
         for fn, every in self._chores:
             self.meter.sampler.add_chore(fn, every)
-        self.meter.sampler.add_listener(self._on_sample)
+        self.meter.sampler.add_listener(self.subscribers.emit_sample)
         self.meter.start()
         self._told_failed.clear()
         for msg in self.setup.messages:
             self.say_once(msg)
-        self._emit(MeterStarted(self.meter))
+        self.subscribers.emit(MeterStarted(self.meter))
         return self
 
     def stop(self) -> None:
@@ -93,8 +92,8 @@ class CarbonSession:
         self.current = None
         self._between = None
         self._embodied = False
-        self._emit(MeterStopping(meter))
-        meter.sampler.remove_listener(self._on_sample)
+        self.subscribers.emit(MeterStopping(meter))
+        meter.sampler.remove_listener(self.subscribers.emit_sample)
         meter.close()
         if setup is not None:
             setup.close()
@@ -104,11 +103,10 @@ class CarbonSession:
         if self.closed:
             return
         self.stop()
-        self._emit(SessionClosing())
+        self.subscribers.emit(SessionClosing())
         self.policy.close()
         self.closed = True
-        self._subscribers.clear()
-        self._sample_subscribers.clear()
+        self.subscribers.clear()
 
     def measure_baseline(self, seconds: float) -> dict[str, float]:
         meter = self._meter()
@@ -163,7 +161,7 @@ class CarbonSession:
             except Exception:
                 log.debug("between-cells window failed", exc_info=True)
         self.current = RunningCell(self.meter.begin(start=edge), execution_count, cell_id, between=before)
-        self._emit(CellStarted(self.current))
+        self.subscribers.emit(CellStarted(self.current))
         return self.current
 
     def end_cell(self, status: str) -> CellRecord | None:
@@ -180,8 +178,8 @@ class CarbonSession:
         if self.meter is not None and cell.window.end_edge is not None:
             self._between = self.meter.begin("between cells", start=cell.window.end_edge)
         self.history.append(rec)
-        self._emit(CellEnding(rec))
-        self._emit(CellEnded(rec, cell))
+        self.subscribers.emit(CellEnding(rec))
+        self.subscribers.emit(CellEnded(rec, cell))
         self._tell_failures()
         self.announcer.flush()
         if self._rebuild_pending:
@@ -246,7 +244,7 @@ class CarbonSession:
     def notebook_renamed(self, path: Path) -> None:
         """The notebook was renamed: outputs that follow it move with it."""
         self.notebook = path
-        self._emit(SettingsChanged("notebook"))
+        self.subscribers.emit(SettingsChanged("notebook"))
 
     def _apply(self, key: str) -> None:
         if key == "interval" and self.meter is not None:
@@ -260,39 +258,17 @@ class CarbonSession:
         elif key in SENSOR_OPTIONS:
             self._rebuild_pending = True  # applied when the current cell ends
         self.policy.changed()
-        self._emit(SettingsChanged(key))
+        self.subscribers.emit(SettingsChanged(key))
 
     # --- subscribers and messages ------------------------------------------------------------
-    def subscribe(self, handler: Callable[[Event], None], *, samples: bool = False) -> None:
-        """Call ``handler(event)`` for every event; ``samples``: also ``SampleTaken`` on the
-        sampler thread. A handler that raises is logged, never allowed to break a cell."""
-        if handler not in self._subscribers:
-            self._subscribers.append(handler)
-        if samples and handler not in self._sample_subscribers:
-            self._sample_subscribers.append(handler)
+    def subscribe(self, handler: Callable[[Event], None], *, events: Iterable[type] | None = None,
+                  samples: bool = False) -> None:
+        """``handler(event)`` for the events of the types in ``events`` (every type when
+        None); ``samples``: also ``SampleTaken`` on the sampler thread (``events.Subscribers``)."""
+        self.subscribers.subscribe(handler, events=events, samples=samples)
 
     def unsubscribe(self, handler: Callable[[Event], None]) -> None:
-        for subs in (self._subscribers, self._sample_subscribers):
-            if handler in subs:
-                subs.remove(handler)
-
-    def _emit(self, event: Event) -> None:
-        for fn in tuple(self._subscribers):
-            try:
-                fn(event)
-            except Exception:
-                log.debug("subscriber %r failed on %s", fn, type(event).__name__, exc_info=True)
-
-    def _on_sample(self, sample: Sample) -> None:
-        subscribers = tuple(self._sample_subscribers)
-        if not subscribers:  # headless: the tick costs nothing more
-            return
-        event = SampleTaken(sample)
-        for fn in subscribers:
-            try:
-                fn(event)
-            except Exception:
-                log.debug("subscriber %r failed on a sample", fn, exc_info=True)
+        self.subscribers.unsubscribe(handler)
 
     def say_once(self, message: str) -> None:
         self.announcer.say_once(message)

@@ -44,7 +44,7 @@ class CellLog:
             self._follower = NotebookFollower(session.kernel_id)
         self._open()
         atexit.register(self.finish_late)  # before the CSV's own exit hook (atexit is LIFO)
-        session.subscribe(self.handle)
+        session.subscribe(self.handle, events=(CellEnded, MeterStarted, SettingsChanged))
         session.add_chore(self.retry, RETRY_S)  # a row kept pending (a lock held elsewhere)
 
     @property

@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 class FootprintPrinter:
     def __init__(self, session: CarbonSession):
         self.session = session
-        session.subscribe(self.handle)
+        session.subscribe(self.handle, events=(CellEnded,))
 
     def handle(self, event: Event) -> None:
         if not isinstance(event, CellEnded):

@@ -110,7 +110,8 @@ class FrontendComm:
             except Exception:
                 log.debug("could not register the comm target", exc_info=True)
                 self._manager = None
-        session.subscribe(self.handle, samples=True)
+        session.subscribe(self.handle, samples=True,
+                          events=(CellStarted, CellEnded, SettingsChanged, MeterStarted, SessionClosing))
 
     @property
     def connected(self) -> bool:

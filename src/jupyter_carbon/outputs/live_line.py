@@ -29,7 +29,7 @@ class LiveLine:
         self._done = False
         m = session.running_measurement()
         self._out = PinnedDisplay(shell, _Text(live_text(m) if m is not None else "running…"))
-        session.subscribe(self.handle, samples=True)
+        session.subscribe(self.handle, samples=True, events=())
 
     def handle(self, event: Event) -> None:
         if not isinstance(event, SampleTaken) or self._done:

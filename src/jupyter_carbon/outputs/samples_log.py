@@ -31,7 +31,7 @@ class SamplesOutput:
         # [start, end, execution count] of recent cells; pruned at each batch
         self._spans: deque[list] = deque(maxlen=1024)
         self._t0: float | None = None
-        session.subscribe(self.handle)
+        session.subscribe(self.handle, events=(CellStarted, CellEnded, MeterStopping, MeterStarted, SettingsChanged))
         session.add_chore(self.flush, BATCH_S)
         atexit.register(self.flush)  # the kernel's last batch
         if session.meter is not None:

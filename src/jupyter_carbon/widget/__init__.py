@@ -15,6 +15,8 @@ import logging
 import threading
 from typing import Any
 
+from ..events import CellEnded
+
 log = logging.getLogger(__name__)
 
 __all__ = ["WidgetOutput"]
@@ -37,15 +39,13 @@ class WidgetOutput:
                 from .live import CarbonWidget
 
                 self.widget = CarbonWidget(self.session)
-                self.session.subscribe(self._on_event)
+                self.session.subscribe(self._on_event, events=(CellEnded,))
             return self.widget
 
     def _on_event(self, event: Any) -> None:
         """Where no view has rendered the widget (nbconvert, nbclient: a notebook executed
         headless), refresh the inline outputs' text/html fallback at each cell end, so the
         saved notebook shows the session's final figures, not the ones of the first cell."""
-        from ..events import CellEnded
-
         w = self.widget
         if not isinstance(event, CellEnded) or w is None or w.closed or w.frontends or not w._handles:
             return

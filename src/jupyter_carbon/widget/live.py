@@ -91,7 +91,8 @@ class CarbonWidget(anywidget.AnyWidget):
     # --- wiring ----------------------------------------------------------------------------
     def _attach(self) -> None:
         self._capture_context()
-        self.session.subscribe(self.handle, samples=True)
+        self.session.subscribe(self.handle, samples=True,
+                               events=(CellStarted, CellEnded, SettingsChanged, MeterStarted))
 
     def handle(self, event: Event) -> None:
         """The session's events: samples on the sampler thread, the rest on the main thread."""
