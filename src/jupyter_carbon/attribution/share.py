@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from ..engine.energy import DeviceEnergy
 from .gpu import GpuUsers
 from .machine import MachineUsage
 from .tree import ProcessTree
@@ -129,11 +128,6 @@ class KernelShare:
         else:
             ram, gpu = self._ram, self._gpu
         return {"cpu": _unit(cpu), "ram": _unit(ram), "gpu": tuple(_unit(g) for g in gpu)}
-
-    def split(self, devices: Sequence[DeviceEnergy], shares: dict[str, Any]) -> tuple[DeviceEnergy, ...]:
-        """The machine's devices (one per channel, in channel order) scaled by the kernel's share."""
-        return tuple(DeviceEnergy(d.name, d.component, d.method, d.measured, d.energy_j * f, d.power_w * f,
-                                  d.failed, d.approximated) for d, f in zip(devices, self.weights(shares)))
 
     def weights(self, shares: dict[str, Any]) -> tuple[float, ...]:
         """Per channel, the kernel's share of it."""

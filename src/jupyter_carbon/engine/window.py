@@ -26,7 +26,6 @@ class Attribution(Protocol):
 
     def mark(self) -> Any: ...
     def shares(self, start: Any, end: Any) -> dict[str, Any]: ...
-    def split(self, devices: Sequence[DeviceEnergy], shares: dict[str, Any]) -> tuple[DeviceEnergy, ...]: ...
     def weights(self, shares: dict[str, Any]) -> tuple[float, ...]: ...
 
 
@@ -154,18 +153,23 @@ class Window:
         start = self.start
         dur = max(end.mono - start.mono, 0.0)
         late = set(start.approx) | set(end.approx) if start.approx or end.approx else ()
-        devs = []
-        for i, ch in enumerate(self.source.channels):
-            e = max(end.joules[i] - start.joules[i], 0.0)
-            s = ch.sensor
-            devs.append(DeviceEnergy(s.name, s.component, s.method, s.measured, e,
-                                     e / dur if dur > 0 else end.watts[i], ch.failed, i in late))
-        machine = tuple(devs)
         attr = self.source.attribution
         shares: dict[str, Any] | None = None
-        kernel = machine
+        weights: tuple[float, ...] = ()
         if attr is not None and self.start_edge.mark is not None and end_mark is not None:
             shares = attr.shares(self.start_edge.mark, end_mark)
-            kernel = attr.split(machine, shares)
-        return Energy(self.label, self.started_at, ended_at, dur, kernel, self.source.baseline_w,
-                      machine_devices=machine if attr is not None else None, shares=shares, gpu_synced=synced)
+            weights = attr.weights(shares)  # per channel: the kernel's part of the machine's
+        machine, kernel = [], []
+        for i, ch in enumerate(self.source.channels):
+            e = max(end.joules[i] - start.joules[i], 0.0)
+            w = e / dur if dur > 0 else end.watts[i]
+            s = ch.sensor
+            machine.append(DeviceEnergy(s.name, s.component, s.method, s.measured, e, w, ch.failed, i in late))
+            if weights:
+                f = weights[i]
+                kernel.append(DeviceEnergy(s.name, s.component, s.method, s.measured, e * f, w * f, ch.failed,
+                                           i in late))
+        devices = tuple(machine)
+        return Energy(self.label, self.started_at, ended_at, dur, tuple(kernel) if weights else devices,
+                      self.source.baseline_w, machine_devices=devices if attr is not None else None,
+                      shares=shares, gpu_synced=synced)
