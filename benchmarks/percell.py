@@ -150,6 +150,8 @@ def _in_kernel(cfg: Config, arms: list[str], widget: bool, rounds: int, block: i
                 out["blocks"][arm].append(res)
         if "ours" in arms:
             k.execute(LOAD)
+            if widget:
+                k.execute("_rendered()")  # the breakdown's widget column: shown, as in the "ours" arm
             out["csv_rows"] = k.execute("", expressions={"n": "_j.dumps(_rows())"})["n"]
             out["breakdown"] = k.execute("_bd = _breakdown(300)", expressions={"b": "_j.dumps(_bd)"})["b"]
             k.execute(UNLOAD)
