@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import uuid
 
 from ._util import Config, Kernel, Row, bench_env, fmt_t, fmt_vs, fmt_x, median, run_worker
 
@@ -153,9 +154,9 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
     return res
 
 
+KERNEL_LOAD = "get_ipython().run_line_magic('load_ext', 'jupyter_carbon')"
 KERNEL_CODE = """
 import time, json
-get_ipython().run_line_magic('load_ext', 'jupyter_carbon')
 from jupyter_carbon.magics import magics_of
 _ext = magics_of(get_ipython()).ext
 _s = _ext.session
@@ -167,18 +168,25 @@ for _iv in __INTERVALS__:
     _n0, _c0 = _sp.samples_taken, _sp.cpu_s
     time.sleep(__SECONDS__)
     _kr[str(_iv)] = {"samples": _sp.samples_taken - _n0, "thread_s": _sp.cpu_s - _c0,
-                     "widget": _ext.widget is not None and _ext.widget.widget is not None}
+                     "widget": _ext.widget is not None and _ext.widget.widget is not None,
+                     "lab": len(_ext.frontend.comms)}
 """
 
 
-def _kernel(cfg: Config, seconds: float, widget: bool, intervals: tuple[float, ...]) -> dict:
+def _kernel(cfg: Config, seconds: float, widget: bool, intervals: tuple[float, ...], lab: bool = False) -> dict:
     """Whole sampler thread CPU per sample in a real kernel with ``%load_ext`` (live widget
-    attached, the default, or ``JUPYTER_CARBON_WIDGET=0``: headless)."""
-    where = f"sampler-kernel-w{int(widget)}"
+    attached, the default, or ``JUPYTER_CARBON_WIDGET=0``: headless). ``lab``: a comm is opened
+    to the kernel's ``jupyter_carbon`` target as the JupyterLab / Notebook 7 extension opens it,
+    so its live messages go out too (JupyterLab with jupyter-carbon installed)."""
+    where = f"sampler-kernel-w{int(widget)}-l{int(lab)}"
     env = bench_env(cfg.workdir / where, JUPYTER_CARBON_WIDGET=int(widget))
     code = KERNEL_CODE.replace("__SECONDS__", repr(seconds)).replace("__INTERVALS__", repr(intervals))
     with Kernel(env, cfg.workdir / where) as k:
         k.execute("import benchmarks._nonet as _nn; _nn.install()")
+        k.execute(KERNEL_LOAD)
+        if lab:  # a comm_open is handled between executes, as the front-end's is
+            k.kc.shell_channel.send(k.kc.session.msg("comm_open", {
+                "comm_id": uuid.uuid4().hex, "target_name": "jupyter_carbon", "data": {}}))
         r = k.execute(code, expressions={"r": "json.dumps(_kr)"},
                       timeout=len(intervals) * (seconds + 2) + 120)["r"]
         cfg.note_network(where, k.execute("", expressions={"n": "json.dumps(_nn.attempts)"})["n"])
@@ -207,6 +215,8 @@ def run(cfg: Config) -> list[Row]:
     kern = _kernel(cfg, ksec, True, (1.0, 0.1))
     cfg.log("sampler cost: in a kernel without the widget (headless), 1 s")
     kern_nw = _kernel(cfg, ksec, False, (1.0,))
+    cfg.log("sampler cost: in a kernel with the widget and the lab extension's comm, 1 s")
+    kern_lab = _kernel(cfg, ksec, True, (1.0,), lab=True)
 
     def ticks(mode, interval, key="ticks_ns"):
         return [x / 1e9 for o in res[(mode, interval)] for x in o[key]]
@@ -243,6 +253,7 @@ def run(cfg: Config) -> list[Row]:
     k1 = kern[1.0]["thread_s"] / max(1, kern[1.0]["samples"])
     k01 = kern[0.1]["thread_s"] / max(1, kern[0.1]["samples"])
     knw1 = kern_nw[1.0]["thread_s"] / max(1, kern_nw[1.0]["samples"])
+    klab1 = kern_lab[1.0]["thread_s"] / max(1, kern_lab[1.0]["samples"])
     # At a 1 s interval one sample per second: CPU seconds per sample = CPU seconds per second.
     # The samples CSV's batch runs once a minute on the same thread; an idle period shorter than
     # a minute may miss it, so its cost per sample (timed on its own) is added to every figure.
@@ -280,6 +291,13 @@ def run(cfg: Config) -> list[Row]:
                  f"{kern[1.0]['samples']} samples, {fmt_t(k1)} each on the thread (widget state sent at most "
                  f"2/s), plus {fmt_t(csv1)} per sample for the CSV batch; at 0.1 s: {fmt_t(k01)} per sample "
                  f"({kern[0.1]['samples']} samples) = {core(k01 * 10)}"),
+        Row(sec, "same, and the JupyterLab / Notebook 7 extension connected too (its live messages beside "
+                 "the widget's: JupyterLab with jupyter-carbon installed)", core(klab1 + csv1),
+            base=f"widget alone: {core(attached)}",
+            note=f"{'' if kern_lab[1.0].get('lab') else 'NO LAB COMM: '}{kern_lab[1.0]['samples']} samples, "
+                 f"{fmt_t(klab1)} each on the thread: two streams, one per kind of view (the inline widget; "
+                 "the cell lines, status bar and side panel), each at most 2/s; informational, the budget "
+                 "above is the widget's"),
         Row(sec, "the tick's work at 1 s, median (every channel read, committed and kept)",
             f"{fmt_t(o1)} = {core(o1)}",
             base=f"floors per tick: a bare /proc/stat read {fmt_t(fr)}; read and parse {fmt_t(f1)}",
