@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import TYPE_CHECKING, NamedTuple, Union, get_args
 
 if TYPE_CHECKING:
     from .engine.meter import Meter
@@ -63,9 +63,8 @@ class SessionClosing(NamedTuple):
 Event = Union[CellStarted, CellEnding, CellEnded, SampleTaken, SettingsChanged, MeterStopping, MeterStarted,
               SessionClosing]
 
-#: Every event type, in the order above (the session routes each to its subscribers).
-EVENT_TYPES: tuple[type, ...] = (CellStarted, CellEnding, CellEnded, SampleTaken, SettingsChanged, MeterStopping,
-                                 MeterStarted, SessionClosing)
+#: Every event type (the session routes each to its subscribers).
+EVENT_TYPES: tuple[type, ...] = get_args(Event)
 
 Handler = Callable[[Event], None]
 
@@ -76,30 +75,30 @@ class Subscribers:
     allowed to break a cell or the sampler."""
 
     def __init__(self) -> None:
-        self.handlers: list[Handler] = []
         self.sample_handlers: list[Handler] = []  # also get SampleTaken, on the sampler thread
-        self._wants: dict[Handler, frozenset[type] | None] = {}
+        self._wants: dict[Handler, frozenset[type] | None] = {}  # in the order they subscribed
         self._routes: dict[type, tuple[Handler, ...]] = {}
+
+    @property
+    def handlers(self) -> list[Handler]:
+        """Every subscriber, in the order it subscribed."""
+        return list(self._wants)
 
     def subscribe(self, handler: Handler, *, events: Iterable[type] | None = None, samples: bool = False) -> None:
         """``handler`` gets the events of the types in ``events`` (every type when None);
         ``samples``: also ``SampleTaken``."""
-        if handler not in self.handlers:
-            self.handlers.append(handler)
         self._wants[handler] = frozenset(events) if events is not None else None
         if samples and handler not in self.sample_handlers:
             self.sample_handlers.append(handler)
         self._route()
 
     def unsubscribe(self, handler: Handler) -> None:
-        for handlers in (self.handlers, self.sample_handlers):
-            if handler in handlers:
-                handlers.remove(handler)
+        if handler in self.sample_handlers:
+            self.sample_handlers.remove(handler)
         self._wants.pop(handler, None)
         self._route()
 
     def clear(self) -> None:
-        self.handlers.clear()
         self.sample_handlers.clear()
         self._wants.clear()
         self._route()
@@ -109,7 +108,7 @@ class Subscribers:
             kinds = self._wants.get(fn)
             return kinds is None or kind in kinds
 
-        self._routes = {kind: tuple(fn for fn in self.handlers if wants(fn, kind)) for kind in EVENT_TYPES}
+        self._routes = {kind: tuple(fn for fn in self._wants if wants(fn, kind)) for kind in EVENT_TYPES}
 
     def handling(self, kind: type) -> tuple[Handler, ...]:
         """The handlers an event of type ``kind`` goes to, in the order they subscribed."""
