@@ -86,3 +86,28 @@ def test_the_engine_knows_no_grid_factor_and_no_output():
             bad = {d for d in deps if d.startswith(("jupyter_carbon.intensity", "jupyter_carbon.session",
                                                     "jupyter_carbon.outputs", "jupyter_carbon.widget"))}
             assert not bad, f"{name} imports {bad}"
+
+
+def _catches_everything(handler: ast.ExceptHandler) -> bool:
+    t = handler.type
+    names = [t] if isinstance(t, ast.Name) else list(t.elts) if isinstance(t, ast.Tuple) else []
+    return t is None or any(isinstance(n, ast.Name) and n.id in ("Exception", "BaseException") for n in names)
+
+
+def test_every_exception_swallowed_is_logged():
+    """A broad ``except`` keeps the user's kernel safe; it must leave a debug trace (with the
+    traceback) for whoever turns the package logger on, re-raise, or hand the exception on
+    (to a sensor's ``fail``, a Future, a handler that logs it)."""
+    silent = []
+    for name, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ExceptHandler) or not _catches_everything(node):
+                continue
+            body = ast.unparse(ast.Module(body=node.body, type_ignores=[]))
+            logged = "log." in body and "exc_info" in body
+            handed_on = any(isinstance(n, ast.Raise) for n in ast.walk(node)) or (
+                node.name is not None and any(isinstance(n, ast.Call) and any(
+                    isinstance(a, ast.Name) and a.id == node.name for a in n.args) for n in ast.walk(node)))
+            if not (logged or handed_on):
+                silent.append(f"{name}:{node.lineno}")
+    assert not silent, f"exceptions swallowed without a debug log: {silent}"

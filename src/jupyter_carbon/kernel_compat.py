@@ -7,6 +7,9 @@ There, callers copy the main thread's context while a cell runs and send inside 
 from __future__ import annotations
 
 import contextvars
+import logging
+
+log = logging.getLogger(__name__)
 
 
 def ipykernel_thread_mode(version: str | None = None) -> str:
@@ -17,6 +20,7 @@ def ipykernel_thread_mode(version: str | None = None) -> str:
 
             version = ipykernel.__version__
         except Exception:
+            log.debug("ipykernel version unknown; plain sends from the sampler thread", exc_info=True)
             return "thread"
     return "context" if str(version).startswith("7.0.") or str(version) == "7.0" else "thread"
 

@@ -80,14 +80,14 @@ class ClusterCollector:
                 c.register_plugin(ClusterSchedulerPlugin(self.interval))
             except Exception as exc:
                 return self._fail(f"the Dask scheduler cannot run jupyter-carbon's plugin "
-                                  f"({one_line(exc)}); {INSTALL_HINT}")
+                                  f"({one_line(exc)}); {INSTALL_HINT}", exc)
             try:
                 c.subscribe_topic(client_topic(self.client_id), self._on_event)
                 t0 = time.time()
                 info = c.run_on_scheduler(subscribe, client=self.client_id)
                 t1 = time.time()
             except Exception as exc:
-                return self._fail(f"could not subscribe to the cluster's meters ({one_line(exc)})")
+                return self._fail(f"could not subscribe to the cluster's meters ({one_line(exc)})", exc)
             if info or self.state != "connecting":
                 break
             time.sleep(0.1)
@@ -110,16 +110,17 @@ class ClusterCollector:
         except Exception as exc:  # typically: jupyter_carbon not importable on the workers
             self._missing_said = True
             self._say(f"the Dask workers cannot run jupyter-carbon's meter ({one_line(exc)}); "
-                      f"{INSTALL_HINT}")
+                      f"{INSTALL_HINT}", exc)
         if self.state == "connecting":
             self.state = "ready"
 
-    def _fail(self, problem: str) -> None:
+    def _fail(self, problem: str, exc: BaseException | None = None) -> None:
         self.state, self.problem = "failed", problem
-        self._say(problem)
+        self._say(problem, exc)
         self._wake.set()
 
-    def _say(self, msg: str) -> None:
+    def _say(self, msg: str, exc: BaseException | None = None) -> None:
+        log.debug("cluster: %s", msg, exc_info=exc)
         if msg not in self._said:
             self._said.add(msg)
             try:
@@ -289,7 +290,6 @@ class ClusterCollector:
             self.client.run_on_scheduler(unsubscribe, client=self.client_id)
         except Exception:
             log.debug("jupyter-carbon: unsubscribing failed", exc_info=True)
-
 
 
 def _resolve(done: list[tuple[Future, ClusterPart]]) -> None:

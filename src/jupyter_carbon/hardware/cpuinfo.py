@@ -8,10 +8,13 @@ unknown CPU is ``None`` and the TDP lookup falls back to its documented default.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import subprocess
 import sys
+
+log = logging.getLogger(__name__)
 
 PROC_CPUINFO = "/proc/cpuinfo"
 _SYSCTL_TIMEOUT_S = 2.0
@@ -117,6 +120,7 @@ def _windows_model() -> str | None:
                             r"HARDWARE\DESCRIPTION\System\CentralProcessor\0") as key:
             value, _ = winreg.QueryValueEx(key, "ProcessorNameString")  # type: ignore[attr-defined]
     except Exception:  # ImportError off Windows, OSError for a missing key
+        log.debug("no CPU name from the Windows registry", exc_info=True)
         return None
     return str(value)
 
@@ -140,6 +144,7 @@ def cpu_model_name(*, proc_cpuinfo: str = PROC_CPUINFO, platform: str = sys.plat
         else:  # BSDs and others: a cpuinfo file if one exists, else unknown
             name = _linux_model(proc_cpuinfo)
     except Exception:
+        log.debug("no CPU model name", exc_info=True)
         return None
     name = " ".join(name.split()) if name else ""
     return name or None
@@ -154,6 +159,7 @@ def cpu_packages(proc_cpuinfo: str = PROC_CPUINFO) -> int:
     try:
         ids = {b["physical id"] for b in _cpuinfo_blocks(proc_cpuinfo) if "physical id" in b}
     except Exception:
+        log.debug("no physical ids in cpuinfo", exc_info=True)
         return 1
     return max(1, len(ids))
 
@@ -178,4 +184,5 @@ def is_virtual_machine(*, proc_cpuinfo: str = PROC_CPUINFO, platform: str = sys.
         flags = _first(_cpuinfo_blocks(proc_cpuinfo), "flags") or ""
         return "hypervisor" in flags.split()
     except Exception:
+        log.debug("cannot tell whether this is a virtual machine", exc_info=True)
         return False

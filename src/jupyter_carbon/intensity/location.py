@@ -14,10 +14,13 @@ mapped (plus the "US & Canada" zones, assumed US and said so).
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Mapping
 from typing import NamedTuple
+
+log = logging.getLogger(__name__)
 
 ENV_COUNTRY = "JUPYTER_CARBON_COUNTRY"
 ENV_REGION = "JUPYTER_CARBON_REGION"
@@ -131,6 +134,7 @@ def _windows_zone_name() -> str | None:
         with winreg.OpenKey(winreg.HKEY_LOCAL_MACHINE, path) as key:  # type: ignore[attr-defined]
             return str(winreg.QueryValueEx(key, "TimeZoneKeyName")[0]).strip("\x00 ") or None  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - no registry, no access: just no answer
+        log.debug("no Windows time zone from the registry", exc_info=True)
         import time
 
         return time.tzname[0] or None  # localised on non-English systems; may not map

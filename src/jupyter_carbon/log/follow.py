@@ -94,4 +94,5 @@ def _same(a: Path, b: Path) -> bool:
     try:
         return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
     except Exception:
+        log.debug("cannot compare %s and %s", a, b, exc_info=True)
         return False

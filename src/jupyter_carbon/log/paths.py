@@ -16,6 +16,7 @@ only wins if the API has nothing better.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -24,6 +25,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 __all__ = ["current_kernel_id", "log_paths", "notebook_path", "running_servers", "samples_path_for",
            "validate_log_path"]
@@ -43,6 +46,7 @@ def current_kernel_id() -> str | None:
         m = _KERNEL_FILE.search(os.path.basename(get_connection_file()))
         return m.group(1) if m else None
     except Exception:
+        log.debug("no kernel id from the connection file", exc_info=True)
         return None
 
 
@@ -57,6 +61,7 @@ def running_servers(env=os.environ) -> list[dict]:
             rt = jupyter_runtime_dir()
         names = os.listdir(rt)
     except Exception:
+        log.debug("no Jupyter runtime dir to list", exc_info=True)
         return []
     out = []
     for name in sorted(names):
@@ -68,6 +73,7 @@ def running_servers(env=os.environ) -> list[dict]:
             if _alive(info.get("pid")):
                 out.append(info)
         except Exception:
+            log.debug("unreadable server file %s", name, exc_info=True)
             continue
     return out
 
@@ -80,6 +86,7 @@ def _alive(pid) -> bool:
 
         return psutil.pid_exists(pid)
     except Exception:
+        log.debug("cannot tell whether pid %s is alive; taken as alive", pid, exc_info=True)
         return True
 
 
@@ -144,6 +151,7 @@ def _api_lookup(kernel_id: str, env) -> Path | None:
                 if path and (s.get("type") == "notebook" or path.lower().endswith(".ipynb")):
                     return Path(root) / path
         except Exception:
+            log.debug("unusable session list from a server", exc_info=True)
             continue
     return None
 
@@ -164,6 +172,7 @@ def notebook_path(*, env=os.environ, user_ns=None, kernel_id=None, sessions_api:
     try:
         cwd = Path(cwd) if cwd is not None else Path.cwd()
     except Exception:
+        log.debug("no current directory", exc_info=True)
         cwd = Path(".")
     found: list[tuple[Path, str]] = []
     try:
@@ -171,19 +180,19 @@ def notebook_path(*, env=os.environ, user_ns=None, kernel_id=None, sessions_api:
         if p is not None and _looks_like_notebook(p):
             found.append((p, "JPY_SESSION_NAME"))
     except Exception:
-        pass
+        log.debug("JPY_SESSION_NAME unusable", exc_info=True)
     try:
         v = (user_ns or {}).get("__vsc_ipynb_file__")
         if v:
             found.append((Path(v), "vscode"))
     except Exception:
-        pass
+        log.debug("VS Code notebook path unusable", exc_info=True)
     for p, how in found:
         try:
             if p.is_file():
                 return p.resolve(), how
         except Exception:
-            pass
+            log.debug("cannot check %s", p, exc_info=True)
     if sessions_api:
         try:
             kid = kernel_id or current_kernel_id()
@@ -192,7 +201,7 @@ def notebook_path(*, env=os.environ, user_ns=None, kernel_id=None, sessions_api:
                 if p is not None:
                     return p, "sessions-api"
         except Exception:
-            pass
+            log.debug("the server's sessions API gave no notebook", exc_info=True)
     if found:
         return found[0]
     return None, "unknown"
@@ -208,6 +217,7 @@ def log_paths(notebook, kernel_id: str | None, cwd=None) -> tuple[Path, Path, st
     try:
         base = Path(cwd) if cwd is not None else Path.cwd()
     except Exception:
+        log.debug("no current directory", exc_info=True)
         base = Path(".")
     stem = f"jupyter-carbon-{kernel_id[:8]}" if kernel_id else "jupyter-carbon"
     csv_path = base / f"{stem}.csv"

@@ -32,6 +32,7 @@ Decisions (the README's CSV section should say the same):
 from __future__ import annotations
 
 import csv
+import logging
 import math
 import os
 import platform
@@ -45,6 +46,8 @@ from typing import NamedTuple
 from ..measurement import Measurement
 from ..memo import once
 from ..units import J_PER_KWH
+
+log = logging.getLogger(__name__)
 
 CODECARBON_COLUMNS = (
     "timestamp", "project_name", "run_id", "duration", "emissions", "emissions_rate",
@@ -119,6 +122,7 @@ class HostInfo:
             cpu_count = psutil.cpu_count(logical=True)
             ram_gb = psutil.virtual_memory().total / 1024**3
         except Exception:
+            log.debug("psutil gave no CPU count or memory", exc_info=True)
             cpu_count, ram_gb = os.cpu_count(), None
         gpus = [getattr(s, "name", "") or "GPU" for s in sensors if getattr(s, "component", None) == "gpu"]
         return cls(
@@ -141,7 +145,7 @@ def _cpu_model() -> str | None:
         if name:
             return name
     except Exception:
-        pass
+        log.debug("no CPU model name", exc_info=True)
     if sys.platform.startswith("linux"):
         try:
             with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -171,6 +175,7 @@ def _iso3_table() -> dict[str, str]:
             return {r["iso2"].strip().upper(): r["iso3"].strip().upper()
                     for r in csv.DictReader(f) if r.get("iso2") and r.get("iso3")}
     except Exception:  # table missing or being rewritten: keep the alpha-2 code
+        log.debug("the intensity table's ISO codes are unreadable", exc_info=True)
         return {}
 
 

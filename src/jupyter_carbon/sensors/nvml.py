@@ -151,6 +151,7 @@ def discover_nvml(env: Mapping[str, str] | None = None, nvml: Any = None) -> Nvm
     try:
         nvml.nvmlInit()
     except Exception as exc:
+        log.debug("NVML did not start", exc_info=True)
         msg = str(exc)
         if "Driver Not Loaded" in msg or "Library Not Found" in msg or "not found" in msg.lower():
             return NvmlDiscovery()  # no NVIDIA GPU here: nothing to say

@@ -181,4 +181,5 @@ def _in_vscode() -> bool:
         ip = get_ipython()
         return ip is not None and "__vsc_ipynb_file__" in ip.user_ns
     except Exception:
+        log.debug("cannot tell whether this is VS Code", exc_info=True)
         return False

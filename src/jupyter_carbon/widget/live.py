@@ -77,8 +77,7 @@ class CarbonWidget(anywidget.AnyWidget):
         self._pending: dict[str, Any] = {}  # changes a failed send left behind
         self._slow_dirty = False  # session figures (cells, totals, intensity) need a recompute
         self._gen = 0  # bumped by every session event
-        self._last_sent = 0.0
-        self._thread_failures = 0
+        self._last_sent, self._thread_failures = 0.0, 0
         self._ctx: contextvars.Context | None = None
         # Fed by one thread: the sampler's (thread and context modes) or the main thread's
         # (boundary mode); a clash while falling back only fails one update, which is retried.
@@ -221,6 +220,7 @@ class CarbonWidget(anywidget.AnyWidget):
             raise
 
     def _thread_failed(self, exc: BaseException) -> None:
+        log.debug("live widget update from the sampler thread failed", exc_info=exc)
         self._thread_failures += 1
         self._last_sent = time.monotonic()  # back off for one period
         if self._thread_failures >= _THREAD_FAILURES_BEFORE_FALLBACK:

@@ -6,11 +6,14 @@ significant digits so an unchanged figure compares equal and is not re-sent.
 """
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..units import J_PER_KWH
+
+log = logging.getLogger(__name__)
 
 
 SPARK_SPAN_S = 300.0  # the sparkline covers the last five minutes
@@ -200,6 +203,7 @@ def running_state(session, sample) -> dict[str, Any]:
         try:
             value = figure()
         except Exception:  # a live view never fails on an extra figure
+            log.debug("live figure %r failed", name, exc_info=True)
             value = None
         if value is not None:
             out[name] = r(value, 3)
