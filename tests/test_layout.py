@@ -111,3 +111,11 @@ def test_every_exception_swallowed_is_logged():
             if not (logged or handed_on):
                 silent.append(f"{name}:{node.lineno}")
     assert not silent, f"exceptions swallowed without a debug log: {silent}"
+
+
+def test_the_cpu_name_is_read_in_one_place():
+    def reads_it(path):
+        return any(isinstance(n, ast.Constant) and n.value in ("model name", "/proc/cpuinfo")
+                   for n in ast.walk(ast.parse(path.read_text())))
+
+    assert [name for name, path in _modules() if reads_it(path)] == ["jupyter_carbon.hardware.cpuinfo"]

@@ -36,13 +36,13 @@ import logging
 import math
 import os
 import platform
-import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
+from ..hardware.cpuinfo import cpu_model_name
 from ..measurement import Measurement
 from ..memo import once
 from ..units import J_PER_KWH
@@ -129,32 +129,12 @@ class HostInfo:
             os=platform.platform(),
             python_version=platform.python_version(),
             cpu_count=cpu_count,
-            cpu_model=cpu_model or _cpu_model(),
+            cpu_model=cpu_model or cpu_model_name(),
             gpu_count=len(gpus),
             gpu_model=_gpu_model(gpus),
             ram_total_size=round(ram_gb, 3) if ram_gb is not None else None,
             tracking_mode=tracking_mode,
         )
-
-
-def _cpu_model() -> str | None:
-    try:
-        from ..hardware.cpuinfo import cpu_model_name
-
-        name = cpu_model_name()
-        if name:
-            return name
-    except Exception:
-        log.debug("no CPU model name", exc_info=True)
-    if sys.platform.startswith("linux"):
-        try:
-            with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-                for line in f:
-                    if line.startswith("model name"):
-                        return line.split(":", 1)[1].strip()
-        except OSError:
-            pass
-    return platform.processor() or None
 
 
 def _gpu_model(names: list[str]) -> str | None:

@@ -65,11 +65,8 @@ class CellLog:
 
     def host(self) -> HostInfo:
         if self._host is None:
-            from ..hardware.cpuinfo import cpu_model_name
-
             meter = self.session.meter
-            self._host = HostInfo.collect(meter.sensors if meter else (), self.session.settings["tracking_mode"],
-                                          cpu_model_name())
+            self._host = HostInfo.collect(meter.sensors if meter else (), self.session.settings["tracking_mode"])
         return self._host
 
     def handle(self, event: Event) -> None:
