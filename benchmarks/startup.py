@@ -34,6 +34,14 @@ INTERP_CODE = {
 }
 
 
+# Issue 13's load budget: no worse than the 36.8 ms `%load_ext` took beside IPython's 55.8 ms import
+# in the run of 2026-12-01 21:07 (the run its per-cell budget comes from too). This machine's
+# speed moves by up to 2x from one hour to the next (IPython's import has taken 46 to 160 ms
+# here), so the budget is kept as that ratio to IPython's import measured in the same
+# repetitions; the absolute figure is shown beside it.
+LOAD_BUDGET = 36.8 / 55.8  # x IPython's import
+
+
 def _interp(arm: str, cfg: Config) -> float:
     body = "\n".join("    " + line for line in INTERP_CODE[arm].splitlines())
     code = (GUARD + "import time, json\n"
@@ -76,14 +84,20 @@ def run(cfg: Config) -> list[Row]:
     first, cc_p = median(p["first"]), median(p["cc"])
     ratio_p = median(pair_ratios(p["cc"], p["first"]))
     ipy, imp = median(p["ipython"]), median(p["import"])
+    # per repetition, the load beside IPython's import taken in the same round
+    vs_ipy = median(pair_ratios(k[("ours", True)], p["ipython"]))
+    vs_ipy_nw = median(pair_ratios(k[("ours", False)], p["ipython"]))
+    target = f"<= {LOAD_BUDGET:.2f}x IPython's import ({fmt_t(LOAD_BUDGET * ipy)} in this run)"
     sec = "1. Start-up"
     n = f"median of {reps} fresh processes each"
     return [
-        Row(sec, "`%load_ext jupyter_carbon` in a fresh kernel (widget on, the default)", fmt_t(load),
-            base=f"IPython import: {fmt_t(ipy)}", target="<= 37 ms", met=load <= 0.037,
-            note=f"time.perf_counter around run_line_magic in the kernel; {n}"),
-        Row(sec, "same, widget off (`JUPYTER_CARBON_WIDGET=0`)", fmt_t(load_nw),
-            base=f"IPython import: {fmt_t(ipy)}", target="<= 37 ms", met=load_nw <= 0.037),
+        Row(sec, "`%load_ext jupyter_carbon` in a fresh kernel (widget on, the default)",
+            f"{fmt_t(load)} = {vs_ipy:.2f}x IPython's import", base=f"IPython import: {fmt_t(ipy)}",
+            target=target, met=vs_ipy <= LOAD_BUDGET,
+            note=f"time.perf_counter around run_line_magic in the kernel; {n}; the ratio is the median "
+                 "of each repetition's load over its IPython import"),
+        Row(sec, "same, widget off (`JUPYTER_CARBON_WIDGET=0`)", f"{fmt_t(load_nw)} = {vs_ipy_nw:.2f}x IPython's import",
+            base=f"IPython import: {fmt_t(ipy)}", target=target, met=vs_ipy_nw <= LOAD_BUDGET),
         Row(sec, "first start in a fresh kernel: `%load_ext` vs CodeCarbon import + tracker + `start()`",
             fmt_t(load), peer=fmt_t(cc_k), ratio=f"{fmt_x(ratio_k)} faster",
             target=">= 20x faster", met=ratio_k >= 20,

@@ -142,6 +142,33 @@ def test_carbon_cell_live_line_updates_in_place_while_running(notebook_dir, monk
     assert "live:" in final["text/plain"] and "kg CO₂e" in final["text/plain"]
 
 
+def test_load_shows_a_placeholder_then_swaps_the_widget_into_it(notebook_dir, monkeypatch):
+    """``%load_ext`` answers at once with a one-line placeholder (text and html), and the
+    helper thread puts the live widget in that same display when it is built."""
+    from jupyter_client.manager import start_new_kernel
+
+    monkeypatch.setenv("JUPYTER_CARBON_WIDGET", "1")
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(notebook_dir))
+    try:
+        _, _, msgs = _run(kc, "%load_ext jupyter_carbon")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not any(m["msg_type"] == "update_display_data" for m in msgs):
+            try:
+                msgs.append(kc.get_iopub_msg(timeout=1))
+            except Exception:  # queue.Empty: the helper thread has not sent yet
+                continue
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    shown = [m["content"] for m in msgs if m["msg_type"] == "display_data"]
+    assert len(shown) == 1
+    assert "live widget starting" in shown[0]["data"]["text/plain"]
+    assert "live widget starting" in shown[0]["data"]["text/html"]
+    swapped = [m["content"] for m in msgs if m["msg_type"] == "update_display_data"]
+    assert swapped and swapped[0]["transient"]["display_id"] == shown[0]["transient"]["display_id"]
+    assert "application/vnd.jupyter.widget-view+json" in swapped[0]["data"]
+
+
 def _run(kc, code, timeout=60):
     out = []
     reply = kc.execute_interactive(code, timeout=timeout, output_hook=lambda m: out.append(m))

@@ -16,11 +16,12 @@ log = logging.getLogger(__name__)
 
 
 class PinnedDisplay:
-    def __init__(self, shell: Any, obj: Any):
+    def __init__(self, shell: Any, obj: Any, *, raw: bool = False):
+        """Show ``obj`` now (``raw``: ``obj`` is already a mime bundle)."""
         self._pub = shell.display_pub
         self.display_id = uuid.uuid4().hex
         self._ctx = capture_context()
-        self._send(obj, update=False)
+        self._send(obj, update=False, raw=raw)
 
     def update(self, obj: Any, *, raw: bool = False) -> None:
         """Replace what is shown; ``raw``: ``obj`` is already a mime bundle."""

@@ -91,7 +91,7 @@ class WidgetOutput:
         shell = get_ipython()
         if shell is None:
             return
-        handle = PinnedDisplay(shell, _Placeholder())  # the thread's swap never lands in a capture
+        handle = PinnedDisplay(shell, PLACEHOLDER, raw=True)  # the thread's swap never lands in a capture
         ctx = capture_context()
 
         def build() -> None:
@@ -147,16 +147,11 @@ class WidgetOutput:
             w.detach(note)
 
 
-class _Placeholder:
-    """What the load cell shows for the few ms before the widget arrives (or without widgets)."""
-
-    TEXT = "jupyter-carbon: live widget starting… (%carbon widget shows it again)"
-
-    def __repr__(self) -> str:
-        return self.TEXT
-
-    def _repr_html_(self) -> str:
-        return f"<div style='font-size:12px;opacity:.7'>{self.TEXT}</div>"
+_PLACEHOLDER_TEXT = "jupyter-carbon: live widget starting… (%carbon widget shows it again)"
+#: What the load cell shows for the few ms before the widget arrives (or without widgets): a
+#: ready mime bundle, so ``%load_ext`` does not run IPython's formatters for it.
+PLACEHOLDER = {"text/plain": _PLACEHOLDER_TEXT,
+               "text/html": f"<div style='font-size:12px;opacity:.7'>{_PLACEHOLDER_TEXT}</div>"}
 
 
 def _sidebar_problem(w) -> str | None:
