@@ -241,3 +241,18 @@ def test_validate_log_path_accepts_files(tmp_path, monkeypatch):
     assert paths.validate_log_path("~/h.csv") == tmp_path / "h.csv"
     assert paths.samples_path_for(tmp_path / "a.carbon.csv") == tmp_path / "a.carbon-samples.csv"
     assert paths.samples_path_for(tmp_path / "log") == tmp_path / "log-samples.csv"
+
+
+def test_a_server_pid_is_alive_only_while_its_process_runs():
+    import subprocess
+    import sys
+
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert paths._alive(p.pid)
+    finally:
+        p.kill()
+        p.wait()
+    assert not paths._alive(p.pid)  # reaped: no such process
+    assert paths._alive(os.getpid())
+    assert not paths._alive(None) and not paths._alive(-1)

@@ -36,16 +36,15 @@ class Hardware:
 
     @classmethod
     def here(cls, gpus: int) -> Hardware:
-        import psutil
-
         from ..hardware.cpuinfo import cpu_packages
+        from ..hardware.procfs import total_memory_bytes
 
         try:
             packages = int(cpu_packages())
         except Exception:
             log.debug("CPU package count unknown; taking 1", exc_info=True)
             packages = 1
-        return cls(max(packages, 1), psutil.virtual_memory().total / 1e9, gpus)
+        return cls(max(packages, 1), total_memory_bytes() / 1e9, gpus)
 
 
 class Embodied:

@@ -3,13 +3,12 @@
 own CPU seconds and resident memory (``/proc/<pid>/stat``).
 
 Readers keep a descriptor open and ``pread`` it each sample (a few microseconds); psutil
-covers platforms without procfs.
+covers platforms without procfs. psutil is imported only there: its import takes about a fifth
+of IPython's, which ``%load_ext`` would otherwise pay (ipykernel imports it lazily too).
 """
 from __future__ import annotations
 
 import os
-
-import psutil
 
 TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -40,13 +39,33 @@ def used_memory(head: bytes) -> int:
         raise ValueError("unexpected /proc/meminfo layout") from None
 
 
+def total_memory_bytes() -> int:
+    """Installed memory (psutil's ``virtual_memory().total``, MemTotal) without psutil where
+    the OS says it through ``sysconf``."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES")) * PAGE
+    except (AttributeError, OSError, ValueError):
+        import psutil
+
+        return int(psutil.virtual_memory().total)
+
+
+def logical_cpus() -> int:
+    """Logical CPUs (psutil's ``cpu_count()``), at least 1."""
+    return os.cpu_count() or 1
+
+
 def psutil_used_memory() -> int:
+    import psutil
+
     vm = psutil.virtual_memory()
     return int(vm.total - vm.available)
 
 
 def psutil_busy_seconds() -> float:
     """The same figure through psutil, where /proc/stat is not there."""
+    import psutil
+
     t = psutil.cpu_times()
     return float(t.user + getattr(t, "nice", 0.0) + t.system + getattr(t, "irq", 0.0)
                  + getattr(t, "softirq", 0.0))

@@ -79,12 +79,21 @@ def running_servers(env=os.environ) -> list[dict]:
 
 
 def _alive(pid) -> bool:
-    if not isinstance(pid, int):
+    """Is a server's process running? Signal 0 where there are signals (as psutil does on
+    POSIX), psutil elsewhere; True when it cannot tell."""
+    if not isinstance(pid, int) or pid <= 0:
         return False
     try:
+        if os.name == "posix":
+            os.kill(pid, 0)
+            return True
         import psutil
 
         return psutil.pid_exists(pid)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: it exists
+        return True
     except Exception:
         log.debug("cannot tell whether pid %s is alive; taken as alive", pid, exc_info=True)
         return True

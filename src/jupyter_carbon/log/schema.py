@@ -34,7 +34,6 @@ from __future__ import annotations
 import csv
 import logging
 import math
-import os
 import platform
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..hardware.cpuinfo import cpu_model_name
+from ..hardware.procfs import logical_cpus, total_memory_bytes
 from ..measurement import Measurement
 from ..memo import once
 from ..units import J_PER_KWH
@@ -116,14 +116,12 @@ class HostInfo:
     def collect(cls, sensors=(), tracking_mode: str = "machine",
                 cpu_model: str | None = None) -> HostInfo:
         """Cheap (no py-cpuinfo, no NVML calls): GPU facts come from the sensors already open."""
+        cpu_count: int | None = logical_cpus()
         try:
-            import psutil
-
-            cpu_count = psutil.cpu_count(logical=True)
-            ram_gb = psutil.virtual_memory().total / 1024**3
+            ram_gb: float | None = total_memory_bytes() / 1024**3
         except Exception:
-            log.debug("psutil gave no CPU count or memory", exc_info=True)
-            cpu_count, ram_gb = os.cpu_count(), None
+            log.debug("installed memory unknown", exc_info=True)
+            ram_gb = None
         gpus = [getattr(s, "name", "") or "GPU" for s in sensors if getattr(s, "component", None) == "gpu"]
         return cls(
             os=platform.platform(),

@@ -11,8 +11,6 @@ import os
 import time
 from collections.abc import Callable
 
-import psutil
-
 from ..hardware import procfs
 from .base import CPU, RAM, Reading, Sensor
 
@@ -29,7 +27,7 @@ class CpuTdpModel(Sensor):
     def __init__(self, tdp_w: float, name: str, *, ncpu: int | None = None):
         self.tdp_w = float(tdp_w)
         self.name = name
-        self.ncpu = ncpu or psutil.cpu_count() or os.cpu_count() or 1
+        self.ncpu = ncpu or procfs.logical_cpus()
         self.j_per_busy_s = self.tdp_w / self.ncpu
 
     def busy_seconds(self) -> float:  # pragma: no cover - abstract
@@ -105,7 +103,7 @@ class RamModelSensor(Sensor):
 
     def __init__(self, w_per_gb: float = DEFAULT_RAM_W_PER_GB, *, total_bytes: int | None = None):
         self.w_per_gb = float(w_per_gb)
-        total = total_bytes if total_bytes is not None else psutil.virtual_memory().total
+        total = total_bytes if total_bytes is not None else procfs.total_memory_bytes()
         self.total_gb = total / 1e9
         self.name = f"RAM {self.total_gb:.0f} GB"
 
