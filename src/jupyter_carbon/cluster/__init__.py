@@ -9,14 +9,23 @@ message layouts), ``worker`` (the per-host meter plugin), ``tasks`` and ``schedu
 ``subscriber`` (fills a cell row's cluster part), ``part`` (the result and its columns).
 See docs/cluster.md.
 
-Importing this package does not import Dask; the plugin modules do.
+Importing this package does not import Dask; the plugin modules do. ``part`` is imported on
+first use of its names: ``%load_ext`` attaches the subscriber, and a kernel that never drives a
+cluster never needs the part's classes.
 """
 from __future__ import annotations
 
 from .detect import active_client
-from .part import NONE, ClusterPart, HostShare
 
 __all__ = ["active_client", "ClusterPart", "HostShare", "NONE", "begin"]
+
+
+def __getattr__(name: str):
+    if name in ("NONE", "ClusterPart", "HostShare"):
+        from . import part
+
+        return getattr(part, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def begin(start_wall: float | None = None, **options):

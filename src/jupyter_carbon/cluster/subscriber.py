@@ -16,10 +16,10 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from ..units import J_PER_KWH
-from .part import ClusterPart
 
 if TYPE_CHECKING:
     from .attach import Span
+    from .part import ClusterPart
 
 log = logging.getLogger(__name__)
 
