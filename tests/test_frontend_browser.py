@@ -116,6 +116,7 @@ def test_jupyterlab_cell_lines_metadata_status_panel_restart(tmp_path):
             panel.wait_for(state="visible", timeout=10000)
             wait_for_text(panel.locator(".jc-total"), WATTS)
             wait_for_text(panel.locator(".jc-panel-note"), r"live")
+            panel.locator(".jc-spark-mini polyline.jc-spark-line").first.wait_for(state="attached", timeout=15000)
             wait_idle(page, 1)
             done = wait_for_text(line, r"^(?![\s\S]*running)[\s\S]*CO₂e")
             assert re.search(r"^[45]\.\d s · ", done.split("\n")[-1]), done

@@ -96,6 +96,8 @@ def test_front_end_gets_start_live_and_end_with_its_cell_id(kernel):
     assert sent[0]["cell_id"] == "cell-a" and sent[-1]["cell_id"] == "cell-a"
     lives = [d for d in sent if d["type"] == "live"]
     assert 2 <= len(lives) <= 2 * took + 2, (len(lives), took)  # live, at most ~2 a second
+    sparks = [d for d in lives if "spark" in d["state"]]  # sent when the line moves on (2.5 s buckets)
+    assert 1 <= len(sparks) <= took / 2.5 + 2 and len(sparks) < len(lives), (len(sparks), len(lives))
     running = [d["state"]["running"] for d in lives if d["state"]["running"]]
     assert running and running[-1]["elapsed_s"] > running[0]["elapsed_s"]
     assert all(d["run"] == sent[0]["run"] for d in sent)

@@ -14,7 +14,8 @@ What goes out (``data["type"]``)
 ``cell_start``  a cell began: the front-end's cell id (``cellId`` of the execute request), its
                 execution count and a run number;
 ``live``        at most every 0.5 s from the sampler thread: the fast-changing state (watts, the
-                sparkline, the running cell so far, status), tagged with the run number;
+                running cell so far, status, and the sparkline when it moves on by a bucket),
+                tagged with the run number;
 ``cell_end``    the cell's record (energy_kwh, emissions_kg, duration_s, status, intensity,
                 methods, execution_count, measured...) for the cell's metadata, and the session
                 figures (totals, last cells, intensity);
@@ -240,10 +241,12 @@ class FrontendComm:
             self._spark, self._spark_meter = st.Sparkline(), meter
         with self._lock:
             run, cell_id = self._run, self._cell_id
-        state = {"power": st.power_state(meter, sample),
-                 "spark": self._spark.state(meter.sampler.samples_after, sample.wall if sample is not None else None,
-                                            meter.sampler.interval),
-                 "running": st.running_state(s, sample), "status": st.status_state(s)}
+        state = {"power": st.power_state(meter, sample), "running": st.running_state(s, sample),
+                 "status": st.status_state(s)}
+        spark = self._spark.moved(meter.sampler.samples_after, sample.wall if sample is not None else None,
+                                  meter.sampler.interval)
+        if spark is not None:  # the line moved on by a bucket (the front-end keeps the last one)
+            state["spark"] = spark
         context = self._ctx if self.thread_mode == "context" else None
         if self._broadcast({"type": "live", "run": run, "cell_id": cell_id, "state": state}, context):
             self._failures = 0
