@@ -142,7 +142,7 @@ def test_macos_sysctl(monkeypatch):
         out = {"machdep.cpu.brand_string": "Apple M2 Pro\n", "kern.hv_vmm_present": "0\n"}[cmd[-1]]
         return subprocess.CompletedProcess(cmd, 0, out, "")
 
-    monkeypatch.setattr(cpuinfo.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     assert cpuinfo.cpu_model_name(platform="darwin") == "Apple M2 Pro"
     assert cpuinfo.is_virtual_machine(platform="darwin") is False
     assert calls[0][0] == ["sysctl", "-n", "machdep.cpu.brand_string"]
@@ -154,13 +154,13 @@ def test_macos_sysctl_failure_is_none(monkeypatch, exc):
     def fake_run(cmd, **kw):
         raise exc
 
-    monkeypatch.setattr(cpuinfo.subprocess, "run", fake_run)
+    monkeypatch.setattr(subprocess, "run", fake_run)
     assert cpuinfo.cpu_model_name(platform="darwin") is None
     assert cpuinfo.is_virtual_machine(platform="darwin") is False
 
 
 def test_macos_sysctl_nonzero_exit(monkeypatch):
-    monkeypatch.setattr(cpuinfo.subprocess, "run",
+    monkeypatch.setattr(subprocess, "run",
                         lambda cmd, **kw: subprocess.CompletedProcess(cmd, 1, "", "unknown oid"))
     assert cpuinfo.cpu_model_name(platform="darwin") is None
 

@@ -11,7 +11,6 @@ import functools
 import logging
 import os
 import re
-import subprocess
 import sys
 
 log = logging.getLogger(__name__)
@@ -102,6 +101,8 @@ def _linux_model(path: str) -> str | None:
 
 
 def _macos_sysctl(key: str) -> str | None:
+    import subprocess  # macOS only: most kernels never pay for its import
+
     try:
         out = subprocess.run(["sysctl", "-n", key], capture_output=True, text=True,
                              timeout=_SYSCTL_TIMEOUT_S, check=False)
