@@ -4,7 +4,8 @@ own CPU seconds and resident memory (``/proc/<pid>/stat``).
 
 Readers keep a descriptor open and ``pread`` it each sample (a few microseconds); psutil
 covers platforms without procfs. psutil is imported only there: its import takes about a fifth
-of IPython's, which ``%load_ext`` would otherwise pay (ipykernel imports it lazily too).
+of IPython's, which a script's first ``jc.track()`` or a terminal IPython's ``%load_ext`` would
+otherwise pay (a Jupyter kernel has usually imported it already).
 """
 from __future__ import annotations
 
