@@ -91,7 +91,7 @@ class WidgetOutput:
         shell = get_ipython()
         if shell is None:
             return
-        handle = PinnedDisplay(shell, PLACEHOLDER, raw=True)  # the thread's swap never lands in a capture
+        handle = PinnedDisplay(shell, dict(PLACEHOLDER), raw=True)  # the thread's swap never lands in a capture
         ctx = capture_context()
 
         def build() -> None:
