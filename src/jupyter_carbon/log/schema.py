@@ -116,7 +116,6 @@ class HostInfo:
     def collect(cls, sensors=(), tracking_mode: str = "machine",
                 cpu_model: str | None = None) -> HostInfo:
         """Cheap (no py-cpuinfo, no NVML calls): GPU facts come from the sensors already open."""
-        cpu_count: int | None = logical_cpus()
         try:
             ram_gb: float | None = total_memory_bytes() / 1024**3
         except Exception:
@@ -126,7 +125,7 @@ class HostInfo:
         return cls(
             os=platform.platform(),
             python_version=platform.python_version(),
-            cpu_count=cpu_count,
+            cpu_count=logical_cpus(),
             cpu_model=cpu_model or cpu_model_name(),
             gpu_count=len(gpus),
             gpu_model=_gpu_model(gpus),

@@ -103,7 +103,7 @@ class FrontendComm:
         self._last_live = 0.0
         self._failures = 0
         self._ctx: contextvars.Context | None = None
-        self._spark, self._spark_meter = st.Sparkline(), None
+        self._feed = st.LiveFeed()
         self._manager = comm_manager(shell)
         if self._manager is not None:
             try:
@@ -233,20 +233,11 @@ class FrontendComm:
         if now - self._last_live < self.min_period - _JITTER_S:
             return
         self._last_live = now
-        s = self.session
-        meter = s.meter
-        if meter is None:
+        if self.session.meter is None:
             return
-        if self._spark_meter is not meter:  # a rebuilt meter: its buffer starts afresh
-            self._spark, self._spark_meter = st.Sparkline(), meter
         with self._lock:
             run, cell_id = self._run, self._cell_id
-        state = {"power": st.power_state(meter, sample), "running": st.running_state(s, sample),
-                 "status": st.status_state(s)}
-        spark = self._spark.moved(meter.sampler.samples_after, sample.wall if sample is not None else None,
-                                  meter.sampler.interval)
-        if spark is not None:  # the line moved on by a bucket (the front-end keeps the last one)
-            state["spark"] = spark
+        state = self._feed.state(self.session, sample)
         context = self._ctx if self.thread_mode == "context" else None
         if self._broadcast({"type": "live", "run": run, "cell_id": cell_id, "state": state}, context):
             self._failures = 0

@@ -81,7 +81,7 @@ class CarbonWidget(anywidget.AnyWidget):
         self._ctx: contextvars.Context | None = None
         # Fed by one thread: the sampler's (thread and context modes) or the main thread's
         # (boundary mode); a clash while falling back only fails one update, which is retried.
-        self._spark, self._spark_meter = st.Sparkline(), None
+        self._feed = st.LiveFeed()
         self._handles: list = []  # DisplayHandles of inline views (made static on detach)
         self._sidecar = None
         self.on_msg(self._on_custom_msg)
@@ -152,17 +152,6 @@ class CarbonWidget(anywidget.AnyWidget):
                 "intensity": st.intensity_state(s), "recent": st.recent_state(s),
                 "status": st.status_state(s), "running": st.running_state(s, None)}
 
-    def _fast_state(self, sample) -> dict[str, Any]:
-        s = self.session
-        meter = s.meter
-        if self._spark_meter is not meter:  # a rebuilt meter: its buffer starts afresh
-            self._spark, self._spark_meter = st.Sparkline(), meter
-        state = {"power": st.power_state(meter, sample), "running": st.running_state(s, sample),
-                 "status": st.status_state(s)}
-        spark = self._spark.moved(meter.sampler.samples_after, sample.wall if sample is not None else None,
-                                  meter.sampler.interval)
-        return state if spark is None else {**state, "spark": spark}
-
     def _apply(self, changes: dict[str, Any]) -> None:
         with self.hold_sync():
             for name, value in changes.items():
@@ -185,7 +174,7 @@ class CarbonWidget(anywidget.AnyWidget):
             gen = self._gen
             slow_needed, self._slow_dirty = self._slow_dirty, False
         state = self._slow_state() if slow_needed else {}
-        state.update(self._fast_state(sample))
+        state.update(self._feed.state(self.session, sample))
         with self._send_lock:
             if self.closed:
                 return
@@ -262,7 +251,7 @@ class CarbonWidget(anywidget.AnyWidget):
             if self.thread_mode == "boundary" and self.session.meter is not None:
                 latest = self.session.meter.sampler.latest()
                 if latest is not None:
-                    changes.update(self._fast_state(latest))
+                    changes.update(self._feed.state(self.session, latest))
             if slow_needed:
                 changes.update(self._slow_state())  # the main thread's view of cells wins
             try:

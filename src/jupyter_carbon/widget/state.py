@@ -181,6 +181,27 @@ class Sparkline:
         return _render(bucket, sums, counts, last, self._means)
 
 
+class LiveFeed:
+    """The fast-changing state one live view sends per sample (the widget, the lab extension's
+    comm): watts, the running cell, status, and the sparkline when it moves on by a bucket (the
+    view keeps the last one). The sparkline starts afresh with a rebuilt meter."""
+
+    def __init__(self) -> None:
+        self._spark, self._meter = Sparkline(), None
+
+    def state(self, session, sample) -> dict[str, Any]:
+        meter = session.meter
+        if self._meter is not meter:
+            self._spark, self._meter = Sparkline(), meter
+        state = {"power": power_state(meter, sample), "running": running_state(session, sample),
+                 "status": status_state(session)}
+        spark = self._spark.moved(meter.sampler.samples_after, sample.wall if sample is not None else None,
+                                  meter.sampler.interval)
+        if spark is not None:
+            state["spark"] = spark
+        return state
+
+
 # --- cells, totals, intensity -----------------------------------------------------------
 
 def running_state(session, sample) -> dict[str, Any]:
