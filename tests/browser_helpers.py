@@ -190,14 +190,53 @@ def cells(page):
     return page.locator(".jp-Notebook .jp-Cell")
 
 
-def run_cell(page, index: int) -> None:
-    """Select cell ``index`` (0-based) and run it with Shift+Enter.
+_KERNEL_READY_JS = """async () => {
+    const indicator = document.querySelector('.jp-Notebook-ExecutionIndicator');
+    const status = indicator ? indicator.getAttribute('data-status') : null;
+    const kernels = await (await fetch('/api/kernels')).json();
+    return [status, kernels.map(k => k.connections || 0)];
+}"""
 
-    The prompt turns to ``[*]`` as soon as the run is queued (even while the kernel is
-    still starting); if it does not, the key press was lost (page still settling): retry.
+
+def wait_kernel_connected(page, timeout: float = 90) -> None:
+    """Wait until the page's kernel is connected and idle or busy.
+
+    A run asked for while the kernel starts or the page connects is either dropped (Notebook 7)
+    or queued without a ``[*]`` for seconds (JupyterLab), so neither pressing once nor pressing
+    again is right then. The page's own indicator says "idle" before it has even started to
+    connect, so the server's count of the kernel's connections is asked too.
     """
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        try:
+            seen = page.evaluate(_KERNEL_READY_JS)
+        except Exception:  # the page is navigating or the server restarting a kernel
+            seen = None
+        if seen and seen[0] in ("idle", "busy") and any(n > 0 for n in seen[1]):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"kernel not connected in {timeout} s: {seen}")
+
+
+def run_cell(page, index: int) -> None:
+    """Select cell ``index`` (0-based) and run it with Shift+Enter, once the kernel is connected.
+
+    Shift+Enter runs the cell and makes the next one active, so the key press took when the
+    cell is no longer the active one or its prompt shows ``[*]``/``[n]``. Only a press that did
+    not take (page still settling) is repeated: pressing again after one that took would run
+    the cell twice.
+    """
+    wait_kernel_connected(page)
     cell = cells(page).nth(index)
     prompt = cell.locator(".jp-InputArea-prompt")
+
+    def active() -> bool:
+        return "jp-mod-active" in (cell.get_attribute("class") or "").split()
+
+    def took() -> bool:
+        return not active() or bool(re.search(r"\[(\*|\d+)\]", prompt.inner_text()))
+
     for _ in range(5):
         try:
             cell.locator(".jp-InputArea-editor").click(timeout=8000)
@@ -205,10 +244,15 @@ def run_cell(page, index: int) -> None:
             screenshot(page, "run-cell-blocked")
             page.keyboard.press("Escape")
             continue
+        deadline = time.monotonic() + 3
+        while not active() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not active():  # the click did not select it: click again
+            continue
         page.keyboard.press("Shift+Enter")
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            if re.search(r"\[(\*|\d+)\]", prompt.inner_text()):
+            if took():
                 return
             time.sleep(0.1)
     raise AssertionError(f"cell {index} would not start")
