@@ -1,7 +1,9 @@
 // jupyter-carbon live widget (anywidget front-end).
 //
 // One model per kernel; every view (inline, JupyterLab sidebar) renders the same state.
-// The kernel sends plain numbers at most ~2 times a second; js/render/ formats and draws them
+// The kernel sends plain numbers at most ~2 times a second, as one custom message
+// {type: "state", state: {...the keys that changed}} that `initialize` sets on the model (once
+// per model, whatever the number of views); js/render/ formats and draws them
 // (the same code draws the JupyterLab extension's side panel). esbuild bundles this file and
 // js/render/ into src/jupyter_carbon/widget/static/widget.js.
 
@@ -28,6 +30,17 @@ function detectApp() {
 }
 
 
+// --- the kernel's updates: set on the model, never saved back ---------------------
+
+function initialize({ model }) {
+  const onMessage = (msg) => {
+    if (!msg || msg.type !== "state" || !msg.state || typeof msg.state !== "object") return;
+    for (const [key, value] of Object.entries(msg.state)) model.set(key, value);
+  };
+  model.on("msg:custom", onMessage);
+  return () => model.off("msg:custom", onMessage);
+}
+
 function render({ model, el }) {
   const cleanup = renderView({ model, el });
   try {
@@ -38,4 +51,4 @@ function render({ model, el }) {
   return cleanup;
 }
 
-export default { render };
+export default { initialize, render };

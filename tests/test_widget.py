@@ -70,8 +70,15 @@ def record_sends(w):
     return sent
 
 
+def sent_states(sent):
+    """(thread name, state) of each state update among the messages (the model's custom
+    ``state`` messages)."""
+    return [(name, d["content"]["state"]) for name, d in sent
+            if d.get("method") == "custom" and d.get("content", {}).get("type") == "state"]
+
+
 def states(sent):
-    return [d["state"] for _, d in sent if d.get("method") == "update"]
+    return [state for _, state in sent_states(sent)]
 
 
 def tick(s, seconds: float = 1.0):
@@ -86,33 +93,33 @@ def test_state_after_samples_and_cells(session):
 
     s = session
     w = CarbonWidget(s, min_period=0)
-    assert w.sensors == [{"component": "cpu", "method": "replay-counter", "measured": True,
+    assert w.state["sensors"] == [{"component": "cpu", "method": "replay-counter", "measured": True,
                           "name": "replay", "failed": None}]
-    assert w.intensity["country_iso"] == "FR" and w.intensity["source"].startswith("table:")
-    g_per_kwh = w.intensity["g_per_kwh"]
-    assert w.running == {} and w.totals["cells"] == 0 and w.recent == []
+    assert w.state["intensity"]["country_iso"] == "FR" and w.state["intensity"]["source"].startswith("table:")
+    g_per_kwh = w.state["intensity"]["g_per_kwh"]
+    assert w.state["running"] == {} and w.state["totals"]["cells"] == 0 and w.state["recent"] == []
 
     tick(s)
-    assert w.power == {"total_w": 50.0, "by": {"cpu": 50.0}, "machine_w": 50.0}  # no attribution: the same
-    assert w.status["state"] == "stopped"  # the sampler thread is not running in this test
+    assert w.state["power"] == {"total_w": 50.0, "by": {"cpu": 50.0}, "machine_w": 50.0}  # no attribution: the same
+    assert w.state["status"]["state"] == "stopped"  # the sampler thread is not running in this test
 
     s.begin_cell(7, "cell-7")
     s.current.options.label = "train"
     tick(s, 10)
-    assert w.running["n"] == 7 and w.running["label"] == "train"
-    assert w.running["elapsed_s"] == pytest.approx(10.0)
-    assert w.running["energy_wh"] == pytest.approx(50 * 10 / 3600, rel=1e-3)
-    assert w.running["co2_g"] == pytest.approx(50 * 10 / 3600 / 1000 * g_per_kwh, rel=1e-3)
+    assert w.state["running"]["n"] == 7 and w.state["running"]["label"] == "train"
+    assert w.state["running"]["elapsed_s"] == pytest.approx(10.0)
+    assert w.state["running"]["energy_wh"] == pytest.approx(50 * 10 / 3600, rel=1e-3)
+    assert w.state["running"]["co2_g"] == pytest.approx(50 * 10 / 3600 / 1000 * g_per_kwh, rel=1e-3)
     tick(s, 5)
-    assert w.running["elapsed_s"] == pytest.approx(15.0)  # it grows while the cell runs
+    assert w.state["running"]["elapsed_s"] == pytest.approx(15.0)  # it grows while the cell runs
 
     s.clock.t += 1
     s.end_cell("ok")
-    assert w.running == {}
-    assert w.totals["cells"] == 1
-    assert w.totals["energy_wh"] == pytest.approx(50 * 16 / 3600, rel=1e-3)
-    assert w.totals["co2_g"] == pytest.approx(50 * 16 / 3600 / 1000 * g_per_kwh, rel=1e-3)
-    assert w.recent == [{"n": 7, "label": "train", "status": "ok", "duration_s": 16.0,
+    assert w.state["running"] == {}
+    assert w.state["totals"]["cells"] == 1
+    assert w.state["totals"]["energy_wh"] == pytest.approx(50 * 16 / 3600, rel=1e-3)
+    assert w.state["totals"]["co2_g"] == pytest.approx(50 * 16 / 3600 / 1000 * g_per_kwh, rel=1e-3)
+    assert w.state["recent"] == [{"n": 7, "label": "train", "status": "ok", "duration_s": 16.0,
                          "energy_wh": pytest.approx(50 * 16 / 3600, rel=1e-3),
                          "co2_g": pytest.approx(50 * 16 / 3600 / 1000 * g_per_kwh, rel=1e-3)}]
 
@@ -120,10 +127,10 @@ def test_state_after_samples_and_cells(session):
         s.begin_cell(10 + i, None)
         s.clock.t += 0.5
         s.end_cell("error" if i == 7 else "ok")
-    assert [r["n"] for r in w.recent] == [13, 14, 15, 16, 17]
-    assert w.recent[-1]["status"] == "error"
-    assert w.totals["cells"] == 9
-    assert len(w.spark["w"]) >= 1 and w.spark["w"][-1] == 50.0
+    assert [r["n"] for r in w.state["recent"]] == [13, 14, 15, 16, 17]
+    assert w.state["recent"][-1]["status"] == "error"
+    assert w.state["totals"]["cells"] == 9
+    assert len(w.state["spark"]["w"]) >= 1 and w.state["spark"]["w"][-1] == 50.0
     json.dumps(w.snapshot())  # everything is JSON-ready
 
 
@@ -144,11 +151,11 @@ def test_follows_a_rebuilt_meter_and_config_changes(session):
     s.stop()  # what the session does when a sensor setting changes
     s.start()
     assert s.meter is not old and not old.sampler._listeners  # nothing left on the old meter
-    assert [x["component"] for x in w.sensors] == ["cpu", "gpu"]
+    assert [x["component"] for x in w.state["sensors"]] == ["cpu", "gpu"]
     tick(s)
-    assert w.power == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}, "machine_w": 350.0}
+    assert w.state["power"] == {"total_w": 350.0, "by": {"cpu": 50.0, "gpu": 300.0}, "machine_w": 350.0}
     s.configure("pue", "1.5")  # notifies "config": the intensity block shows the new PUE
-    assert w.intensity["pue"] == 1.5
+    assert w.state["intensity"]["pue"] == 1.5
 
 
 def test_sparkline_buckets_are_time_aligned_and_bounded():
@@ -238,8 +245,8 @@ def test_burst_of_1000_samples_sends_at_most_a_few_messages(session):
     time.sleep(0.55)
     tick(s, 0.01)  # the next sample after the period carries the latest figures
     assert len(states(sent)) == n + 1
-    assert w.running["elapsed_s"] == pytest.approx(10.01, abs=0.02)
-    assert states(sent)[-1]["running"]["elapsed_s"] == w.running["elapsed_s"]
+    assert w.state["running"]["elapsed_s"] == pytest.approx(10.01, abs=0.02)
+    assert states(sent)[-1]["running"]["elapsed_s"] == w.state["running"]["elapsed_s"]
 
 
 def test_unchanged_traits_are_not_resent(session):
@@ -271,14 +278,14 @@ def test_running_figures_update_from_the_sampler_thread_while_main_is_busy(noteb
         sent = record_sends(w)
         s.begin_cell(1, None)
         time.sleep(1.8)  # "user code" holding the main thread
-        during = [(th, d["state"]) for th, d in sent if "running" in d.get("state", {})]
+        during = [(th, st) for th, st in sent_states(sent) if "running" in st]
         from_thread = [st["running"]["elapsed_s"] for th, st in during
                        if th == "jupyter-carbon-sampler" and st["running"]]
         assert len(from_thread) >= 2 and from_thread == sorted(from_thread) and from_thread[-1] > from_thread[0]
         assert len(states(sent)) <= 1 + 1.8 / 0.5 + 1  # at most ~2 per second
         s.end_cell("ok")
         time.sleep(0.6)
-        assert w.running == {} and w.totals["cells"] == 1
+        assert w.state["running"] == {} and w.state["totals"]["cells"] == 1
         w.detach()
         assert w.handle not in s.subscribers.sample_handlers
     finally:
@@ -323,7 +330,7 @@ def test_ipykernel_70_context_mode_sends_from_the_thread_with_the_cells_parent(s
     th.join()
     thread_msgs = [(p, d) for name, p, d in sent if name == "jupyter-carbon-sampler"]
     assert thread_msgs and thread_msgs[-1][0] == {"msg_id": "cell-2"}
-    assert w.running["elapsed_s"] == pytest.approx(2.0)
+    assert w.state["running"]["elapsed_s"] == pytest.approx(2.0)
     assert w.thread_mode == "context"
 
 
@@ -347,9 +354,33 @@ def test_thread_send_failures_fall_back_to_cell_boundaries_silently(session, cap
     assert w.thread_mode == "boundary" and "LookupError" in w.thread_error
     assert w.handle in s.subscribers.sample_handlers  # never raised into the sampler
     s.end_cell("ok")  # main thread: the cell boundary still updates the views
-    assert w.totals["cells"] == 1 and w.running == {}
-    assert any(name == "MainThread" and "totals" in d["state"] for name, _, d in sent)
+    assert w.state["totals"]["cells"] == 1 and w.state["running"] == {}
+    assert any(name == "MainThread" and "totals" in d["content"]["state"] for name, _, d in sent)
     assert capsys.readouterr().out == ""
+
+
+def test_state_goes_out_as_changes_and_a_front_end_asking_again_gets_the_latest(session):
+    """Updates are one custom message with only what changed; the model's state for a view
+    that opens, or a page that asks again after a reload (``request_state``), is the latest."""
+    from jupyter_carbon.widget.live import STATE_KEYS, CarbonWidget
+
+    s = session
+    w = CarbonWidget(s, min_period=0)
+    sent = record_sends(w)
+    s.begin_cell(3, None)
+    tick(s, 2)
+    updates = states(sent)
+    assert updates and set(updates[-1]) <= set(STATE_KEYS) and "running" in updates[-1]
+    assert "sensors" not in updates[-1] and "intensity" not in updates[-1]  # unchanged: not re-sent
+    full = w.get_state()
+    assert {k: full[k] for k in STATE_KEYS} == w.state and "_esm" in full
+    assert w.get_state("running") == {"running": w.state["running"]}
+    assert set(w.get_state(["_css", "power"])) == {"_css", "power"}
+    sent.clear()
+    w._handle_msg({"content": {"data": {"method": "request_state"}}, "buffers": []})
+    (update,) = [d for _, d in sent if d.get("method") == "update"]
+    assert update["state"]["running"] == w.state["running"] and update["state"]["running"]["n"] == 3
+    s.end_cell("ok")
 
 
 # --- fallback and safety --------------------------------------------------------------------
@@ -363,7 +394,7 @@ def test_mimebundle_has_widget_view_plain_and_escaped_html(session):
     s.begin_cell(5, None)
     s.current.options.label = XSS
     tick(s, 3)
-    assert w.running["label"] == XSS  # the model carries the text as it is
+    assert w.state["running"]["label"] == XSS  # the model carries the text as it is
     s.end_cell("ok")
     data, _meta = w._repr_mimebundle_()
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
@@ -524,8 +555,9 @@ def test_real_kernel_streams_running_cell_updates_while_the_cell_runs(notebook_d
         def hook(msg):
             c = msg["content"]
             if (msg["header"]["msg_type"] == "comm_msg" and c.get("comm_id") == comm_id
-                    and c.get("data", {}).get("method") == "update"):
-                updates.append(c["data"]["state"])
+                    and c.get("data", {}).get("method") == "custom"
+                    and c["data"].get("content", {}).get("type") == "state"):
+                updates.append(c["data"]["content"]["state"])
 
         reply = kc.execute_interactive("import time\nt = time.time()\nwhile time.time() - t < 2.5: pass",
                                        output_hook=hook, timeout=60)

@@ -2,11 +2,17 @@
 
 How updates flow
 ----------------
+* The view's state is one plain dict (``state``), not traitlets: a change goes out as one
+  custom ``{"type": "state", "state": {...}}`` message carrying only the keys that changed,
+  which widget.js sets on its model. Sending them as synced traits cost about twice as much
+  on the sampler thread (trait validation and notification, ipywidgets' ``get_state`` and
+  its buffer walk, for a few small dicts a second). ``get_state`` adds the dict, so a view
+  that opens, or a page that asks the kernel again after a reload, gets the latest figures.
 * The sampler thread calls ``_on_sample`` after every sample. At most once per ``min_period``
   (0.5 s) it computes the fast-changing state (watts, running cell, status, and the sparkline
-  when it moves on by a bucket) and sends the traits that changed in one comm message
-  (``hold_sync``): a burst of 1,000 samples costs a couple of messages, and the kernel never
-  waits on the browser (IOPub thread).
+  when it moves on by a bucket) and sends what changed in one message: a burst of 1,000
+  samples costs a couple of messages, and the kernel never waits on the browser (IOPub
+  thread).
 * Cell start/end and configuration changes arrive on the kernel's main thread
   (``_on_event``): they mark the session figures (running cell, totals, last cells,
   intensity) for a recompute and send them at once unless a message went out less than
@@ -30,7 +36,6 @@ import time
 from typing import Any
 
 import anywidget
-import traitlets as t
 
 from ..events import CellEnded, CellStarted, Event, MeterStarted, SampleTaken, SettingsChanged
 from ..kernel_compat import ipykernel_thread_mode
@@ -45,6 +50,8 @@ _JITTER_S = 0.02  # samples come on a fixed schedule: a period of 0.5 s is 0.5 s
 _THREAD_FAILURES_BEFORE_FALLBACK = 3
 
 _CELL_KEYS = ("running", "totals", "recent", "intensity", "sensors", "status")
+#: What every view shows (``state.full_state``'s keys).
+STATE_KEYS = ("sensors", "power", "spark", "running", "totals", "intensity", "recent", "status")
 
 
 class CarbonWidget(anywidget.AnyWidget):
@@ -53,19 +60,12 @@ class CarbonWidget(anywidget.AnyWidget):
     _esm = asset_text("widget.js", MISSING_ESM)
     _css = asset_text("widget.css", "")
 
-    sensors: t.List = t.List().tag(sync=True)
-    power = t.Dict().tag(sync=True)
-    spark = t.Dict().tag(sync=True)
-    running = t.Dict().tag(sync=True)
-    totals = t.Dict().tag(sync=True)
-    intensity = t.Dict().tag(sync=True)
-    recent: t.List = t.List().tag(sync=True)
-    status = t.Dict().tag(sync=True)
-
     def __init__(self, session, *, min_period: float = MIN_PERIOD_S, thread_mode: str | None = None,
                  **kwargs):
-        initial = st.full_state(session)
-        super().__init__(**initial, **kwargs)
+        #: What the views show, as last sent (``STATE_KEYS``); replaced key by key, only by
+        #: the thread that holds ``_send_lock``. Set before the model opens: opening sends it.
+        self.state: dict[str, Any] = st.full_state(session)
+        super().__init__(**kwargs)
         self.session = session
         self.min_period = float(min_period)
         self.thread_mode = thread_mode or ipykernel_thread_mode()
@@ -142,20 +142,25 @@ class CarbonWidget(anywidget.AnyWidget):
 
     # --- state -----------------------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """The synced state as plain data (what every view shows)."""
-        return {name: getattr(self, name) for name in
-                ("sensors", "power", "spark", "running", "totals", "intensity", "recent", "status")}
+        """What every view shows, as plain data (a copy)."""
+        return dict(self.state)
+
+    def get_state(self, key=None, drop_defaults=False):
+        """ipywidgets' state of the model (its assets) with ours: what a view gets when the
+        model opens and when a front-end asks for it again (a page reload)."""
+        keys = None if key is None else [key] if isinstance(key, str) else list(key)
+        ours = dict(self.state)
+        if keys is not None:
+            ours = {k: v for k, v in ours.items() if k in keys}
+            keys = [k for k in keys if k not in self.state]
+        theirs = super().get_state(keys, drop_defaults) if keys != [] else {}
+        return {**theirs, **ours}
 
     def _slow_state(self) -> dict[str, Any]:
         s = self.session
         return {"sensors": st.sensors_state(s.meter), "totals": st.totals_state(s),
                 "intensity": st.intensity_state(s), "recent": st.recent_state(s),
                 "status": st.status_state(s), "running": st.running_state(s, None)}
-
-    def _apply(self, changes: dict[str, Any]) -> None:
-        with self.hold_sync():
-            for name, value in changes.items():
-                setattr(self, name, value)
 
     # --- sampler thread ----------------------------------------------------------------------
     def _on_sample(self, sample) -> None:
@@ -193,15 +198,18 @@ class CarbonWidget(anywidget.AnyWidget):
             self._last_sent = started
 
     def _send_changes(self, changes: dict[str, Any], context: contextvars.Context | None = None) -> None:
-        """Send what differs from the synced state (caller holds ``_send_lock``)."""
-        changes = {k: v for k, v in changes.items() if getattr(self, k) != v}
+        """Send what differs from the views' state in one message (caller holds ``_send_lock``)."""
+        state = self.state
+        changes = {k: v for k, v in changes.items() if state.get(k) != v}
         if not changes:
             return
+        message = {"type": "state", "state": changes}
         try:
             if context is not None:
-                context.run(self._apply, changes)
+                context.run(self.send, message)
             else:
-                self._apply(changes)
+                self.send(message)
+            state.update(changes)
         except Exception:
             with self._pending_lock:  # keep what did not go out for the next try
                 for k, v in changes.items():
