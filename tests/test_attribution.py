@@ -126,6 +126,27 @@ def test_busy_cell_on_a_quiet_machine_is_charged_over_half(meter):
     assert quiet[0] > 0.5
 
 
+def test_live_cpu_share_follows_a_cell_that_starts_working(meter):
+    """The live views' CPU share is read over the time since the last refresh: a cell that
+    starts burning after an idle spell shows its share at once, not after the next refresh
+    (5 s later: until then the running cell's line showed the idle spell's share, ~0 W)."""
+    share = meter.attribution
+    cpu = [s.component for s in meter.sensors].index("cpu")
+    for _ in range(10):
+        time.sleep(0.3)
+        share.refresh()  # the refresh period ends idle
+        tree0, mach0 = share._prev
+        burn(0.6)
+        live = share.live_weights()[cpu]
+        tree = share.tree.cpu_seconds() - tree0
+        busy = share.machine.busy_seconds() - mach0
+        assert live == pytest.approx(min(tree / busy, 1.0), abs=0.1)
+        if busy - tree < 0.1:  # nobody else used the CPU meanwhile
+            assert live > 0.6
+            return
+    pytest.skip("the machine was never quiet (other programs kept it busy); rule checked above")
+
+
 def test_a_child_process_that_burns_cpu_is_charged_to_the_cell(meter):
     def run_child():
         subprocess.run([sys.executable, "-c", BURN.format(s=1.0)], check=True)

@@ -141,9 +141,21 @@ class KernelShare:
         return tuple(out)
 
     def live_weights(self) -> tuple[float, ...]:
-        """Per channel, the latest share (for live views between edges; no I/O)."""
-        rt, rm = self._recent
-        return self.weights({"cpu": _unit(rt / rm) if rm > 0 else 0.0, "ram": self._ram, "gpu": self._gpu})
+        """Per channel, the latest share, for live views between edges.
+
+        CPU: over the time since the last refresh, read now (the tree's CPU clocks; the
+        machine's figure is the sampler's latest /proc/stat read), so a cell that starts
+        working after an idle spell shows its share at the next sample, not at the next
+        refresh up to 5 s later; the period before is added while too little has run to
+        tell. Memory and GPU: as last refreshed.
+        """
+        tree, machine = self.tree.cpu_seconds(), self.machine.busy_seconds()
+        with self._lock:
+            (pt, pm), (rt, rm) = self._prev, self._recent
+        t, m = max(tree - pt, 0.0), max(machine - pm, 0.0)
+        if m < MIN_BUSY_S:
+            t, m = t + rt, m + rm
+        return self.weights({"cpu": _unit(t / m) if m > 0 else 0.0, "ram": self._ram, "gpu": self._gpu})
 
     def close(self) -> None:
         self.tree.close()
