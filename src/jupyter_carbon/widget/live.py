@@ -4,10 +4,11 @@ How updates flow
 ----------------
 * The view's state is one plain dict (``state``), not traitlets: a change goes out as one
   custom ``{"type": "state", "state": {...}}`` message carrying only the keys that changed,
-  which widget.js sets on its model. Sending them as synced traits cost about twice as much
-  on the sampler thread (trait validation and notification, ipywidgets' ``get_state`` and
-  its buffer walk, for a few small dicts a second). ``get_state`` adds the dict, so a view
-  that opens, or a page that asks the kernel again after a reload, gets the latest figures.
+  which widget.js sets on its model. As synced traits the same update cost about 1.5x the
+  message in CPU (trait validation and notification, ipywidgets' ``get_state`` and its buffer
+  walk, for a few small dicts a second), a tenth of the sampler thread's whole cost with the
+  widget attached. ``get_state`` adds the dict, so a view that opens, or a page that asks the
+  kernel again after a reload, gets the latest figures.
 * The sampler thread calls ``_on_sample`` after every sample. At most once per ``min_period``
   (0.5 s) it computes the fast-changing state (watts, running cell, status, and the sparkline
   when it moves on by a bucket) and sends what changed in one message: a burst of 1,000
