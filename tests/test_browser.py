@@ -195,6 +195,31 @@ def test_jupyterlab_inline_live_figures_last_cells_and_sidebar(tmp_path):
             screenshot(page, "lab-6-unloaded-static", static)
 
 
+def test_jupyterlab_reload_with_a_live_kernel_shows_the_latest_figures(tmp_path):
+    """The widget's figures travel as custom messages, not synced traits: a page reloaded
+    while the kernel runs asks the kernel for the model's state again and must get the
+    latest figures, and the restored view keeps updating."""
+    require_browser()
+    with jupyter_server("lab", tmp_path) as srv:
+        write_notebook(srv.root / "reload.ipynb", ["%load_ext jupyter_carbon", "x = sum(range(10**6))", "1"])
+        with chromium_page() as page:
+            inline = open_and_load(page, srv.url("/lab/tree/reload.ipynb"))
+            run_cell(page, 1)
+            wait_idle(page, 1)
+            before = wait_for_text(inline.locator(".jc-totals-fig"), r"^2 cells")
+            page.keyboard.press("Control+s")
+            time.sleep(1.5)
+            page.reload()
+            cells(page).first.wait_for(timeout=60000)
+            inline = cells(page).nth(0).locator(".jc-root")
+            inline.wait_for(timeout=60000)
+            assert wait_for_text(inline.locator(".jc-totals-fig"), r"^2 cells") == before
+            wait_for_text(inline.locator(".jc-total"), r"\d+(\.\d+)? (m|k)?W")
+            run_cell(page, 2)
+            wait_idle(page, 2)
+            wait_for_text(inline.locator(".jc-totals-fig"), r"^3 cells")
+
+
 def test_notebook7_inline_smoke_and_panel(tmp_path):
     require_browser()
     with jupyter_server("notebook", tmp_path) as srv:
