@@ -147,6 +147,23 @@ def test_live_cpu_share_follows_a_cell_that_starts_working(meter):
     pytest.skip("the machine was never quiet (other programs kept it busy); rule checked above")
 
 
+def test_live_weights_of_one_sample_read_the_clocks_once(meter, monkeypatch):
+    """The live views ask several times per sample (watts, the running cell; widget and lab
+    comm): the tree's CPU clocks are read once for them, again once the sample is past."""
+    from jupyter_carbon.attribution.share import LIVE_REUSE_S
+
+    share = meter.attribution
+    reads, real = [], share.tree.cpu_seconds
+    monkeypatch.setattr(share.tree, "cpu_seconds", lambda: reads.append(1) or real())
+    t = [100.0]
+    monkeypatch.setattr(share, "clock", lambda: t[0])
+    first = share.live_weights()
+    assert share.live_weights() == first and len(reads) == 1
+    t[0] += 2 * LIVE_REUSE_S
+    share.live_weights()
+    assert len(reads) == 2
+
+
 def test_a_child_process_that_burns_cpu_is_charged_to_the_cell(meter):
     def run_child():
         subprocess.run([sys.executable, "-c", BURN.format(s=1.0)], check=True)
