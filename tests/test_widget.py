@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_carbon.cells import CellOptions
 from jupyter_carbon.engine.meter import Meter
 from jupyter_carbon.sensors.discover import SensorSetup
 from jupyter_carbon.engine.sample import samples_after
@@ -104,7 +105,7 @@ def test_state_after_samples_and_cells(session):
     assert w.state["status"]["state"] == "stopped"  # the sampler thread is not running in this test
 
     s.begin_cell(7, "cell-7")
-    s.current.options.label = "train"
+    s.current.options = CellOptions(label="train")
     tick(s, 10)
     assert w.state["running"]["n"] == 7 and w.state["running"]["label"] == "train"
     assert w.state["running"]["elapsed_s"] == pytest.approx(10.0)
@@ -392,7 +393,7 @@ def test_mimebundle_has_widget_view_plain_and_escaped_html(session):
     w = CarbonWidget(s, min_period=0)
     tick(s)
     s.begin_cell(5, None)
-    s.current.options.label = XSS
+    s.current.options = CellOptions(label=XSS)
     tick(s, 3)
     assert w.state["running"]["label"] == XSS  # the model carries the text as it is
     s.end_cell("ok")

@@ -1,4 +1,9 @@
-"""The records of cells: the running one, an ended one's, and the session's totals."""
+"""The records of cells: the running one, an ended one's, and the session's totals.
+
+The state holders (``RunningCell``, ``Totals``) are plain classes: generating a dataclass's
+methods costs about 1 ms of ``%load_ext`` per class on a small VM, a tenth of the load budget
+for a handful; the ended cell's record stays a frozen dataclass (a value, compared in tests).
+"""
 from __future__ import annotations
 
 import threading
@@ -12,14 +17,16 @@ from .measurement import Measurement
 from .units import J_PER_KWH
 
 
-@dataclass
-class CellOptions:
+class CellOptions(NamedTuple):
     """Per-cell overrides set by ``%%carbon`` (they win over every other layer)."""
 
     label: str | None = None
     country: str | None = None
     intensity: float | None = None
     pue: float | None = None
+
+
+NO_OPTIONS = CellOptions()
 
 
 class BetweenCells(NamedTuple):
@@ -40,16 +47,19 @@ class BetweenCells(NamedTuple):
                    span.machine_joules / J_PER_KWH * pue, embodied_kg)
 
 
-@dataclass
 class RunningCell:
-    window: Window
-    execution_count: int | None
-    cell_id: str | None
-    options: CellOptions = field(default_factory=CellOptions)
-    summary: bool | None = None  # %%carbon: True shows a summary at the end; False is --quiet
-    live: Any = None  # the %%carbon live line, finished when the cell ends
-    #: The kernel's energy since the previous cell ended (``idle_energy_before``), or None.
-    between: BetweenCells | None = None
+    """The cell being run: its window, and what ``%%carbon`` set for it on the way."""
+
+    def __init__(self, window: Window, execution_count: int | None, cell_id: str | None,
+                 between: BetweenCells | None = None):
+        self.window = window
+        self.execution_count = execution_count
+        self.cell_id = cell_id
+        self.options = NO_OPTIONS
+        self.summary: bool | None = None  # %%carbon: True shows a summary at the end; False is --quiet
+        self.live: Any = None  # the %%carbon live line, finished when the cell ends
+        #: The kernel's energy since the previous cell ended (``idle_energy_before``), or None.
+        self.between = between
 
     @property
     def label(self) -> str | None:
@@ -93,24 +103,18 @@ class CellRecord:
         return self.measurement.ended_at
 
 
-@dataclass
 class Totals:
     """The cells' totals, and apart from them what the kernel was charged between cells;
     the session's total is both (``session_kwh``): the sum of the rows' ``energy_consumed``
     and ``idle_energy_before``."""
 
-    cells: int = 0
-    energy_j: float = 0.0
-    energy_kwh: float = 0.0
-    emissions_kg: float = 0.0
-    duration_s: float = 0.0
-    between_j: float = 0.0
-    between_kwh: float = 0.0
-    between_kg: float = 0.0
-    embodied_kg: float = 0.0
-    machine_kwh: float = 0.0
-    cluster_kwh: float = 0.0  # of energy_kwh: the clusters' parts, added when they complete
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    def __init__(self) -> None:
+        self.cells = 0
+        self.energy_j = self.energy_kwh = self.emissions_kg = self.duration_s = 0.0
+        self.between_j = self.between_kwh = self.between_kg = 0.0
+        self.embodied_kg = self.machine_kwh = 0.0
+        self.cluster_kwh = 0.0  # of energy_kwh: the clusters' parts, added when they complete
+        self._lock = threading.Lock()
 
     def add(self, m: Measurement, between: BetweenCells | None = None) -> None:
         with self._lock:

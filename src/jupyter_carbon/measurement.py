@@ -15,7 +15,7 @@ from .memo import once
 from .units import J_PER_KWH, fmt_duration, fmt_energy_j, fmt_mass_g
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)  # its own __repr__ below; the generated one would be made anyway
 class Measurement(EnergyFigures, MachineFigures):
     """Energy and emissions of one window (a cell, a ``%%carbon`` cell, a ``track()`` block)."""
 

@@ -25,11 +25,16 @@ _ENV: dict[str, str] = {}
 
 
 class CellOverrides(Protocol):
-    """What a ``%%carbon`` cell may override (``session.CellOptions``)."""
+    """What a ``%%carbon`` cell may override (``cells.CellOptions``), read only."""
 
-    country: str | None
-    intensity: float | None
-    pue: float | None
+    @property
+    def country(self) -> str | None: ...
+
+    @property
+    def intensity(self) -> float | None: ...
+
+    @property
+    def pue(self) -> float | None: ...
 
 
 class IntensityPolicy:

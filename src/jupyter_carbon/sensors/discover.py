@@ -6,7 +6,6 @@ else the RAM model.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 
 from .base import CPU, GPU, RAM, Sensor
 from .models import DEFAULT_RAM_W_PER_GB, CpuTdpModel, RamModelSensor, cpu_tdp_sensor
@@ -16,12 +15,14 @@ from .rapl import DEFAULT_ROOT, discover_rapl
 log = logging.getLogger(__name__)
 
 
-@dataclass
 class SensorSetup:
-    sensors: list[Sensor]
-    messages: list[str] = field(default_factory=list)  # said once at load (how to measure better)
-    notes: list[str] = field(default_factory=list)  # caveats shown by `%carbon` status
-    _closers: list = field(default_factory=list)
+    """The sensors found, what to say about them, and how to release what they opened."""
+
+    def __init__(self, sensors: list[Sensor]):
+        self.sensors = sensors
+        self.messages: list[str] = []  # said once at load (how to measure better)
+        self.notes: list[str] = []  # caveats shown by `%carbon` status
+        self._closers: list = []
 
     def of(self, component: str) -> list[Sensor]:
         return [s for s in self.sensors if s.component == component]

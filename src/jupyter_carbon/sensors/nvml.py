@@ -16,7 +16,6 @@ import logging
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from .base import GPU, Reading, Sensor
@@ -82,11 +81,13 @@ def pick_method(nv: Any, handle: Any) -> str | None:
         return None
 
 
-@dataclass
 class NvmlDiscovery:
-    sensors: list[NvmlSensor] = field(default_factory=list)
-    message: str | None = None
-    _nvml: Any = None
+    """The GPUs NVML measures, or one line saying why none; ``close`` shuts NVML down."""
+
+    def __init__(self, sensors: list[NvmlSensor] | None = None, message: str | None = None, _nvml: Any = None):
+        self.sensors = sensors if sensors is not None else []
+        self.message = message
+        self._nvml = _nvml
 
     def close(self) -> None:
         if self._nvml is not None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from .base import CPU, RAM, Reading, Sensor
 
@@ -41,8 +41,7 @@ class RaplSensor(Sensor):
             os.close(fd)
 
 
-@dataclass
-class RaplDiscovery:
+class RaplDiscovery(NamedTuple):
     sensors: list[RaplSensor]
     message: str | None  # one line when RAPL exists but cannot be read
 
