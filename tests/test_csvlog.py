@@ -348,3 +348,19 @@ def test_samples_log_bounds_memory_when_nothing_is_writable(tmp_path):
             log.add({"elapsed_s": float(i)})
         assert log.flush() is False
     assert log.pending == 10 and log.dropped == 10 and len(said) == 1
+
+
+def test_samples_log_skips_a_row_it_cannot_format_and_keeps_the_batch(tmp_path):
+    class Unprintable:
+        def __str__(self):
+            raise RuntimeError("no text")
+
+    said = []
+    log = SamplesLog(tmp_path / "s.csv", announce=said.append)
+    log.add({"elapsed_s": 1.0, "cpu_power": 2.0})
+    log.add({"elapsed_s": 2.0, "session_id": Unprintable()})
+    log.add({"elapsed_s": 3.0, "cpu_power": 4.0})
+    assert log.flush()
+    df = read_log(tmp_path / "s.csv")
+    assert df["elapsed_s"].tolist() == [1.0, 3.0] and df["cpu_power"].tolist() == [2.0, 4.0]
+    assert len(said) == 1 and "could not format a sample" in said[0]

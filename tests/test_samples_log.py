@@ -102,3 +102,55 @@ def test_chores_run_on_their_own_period_and_survive_errors():
     assert min(b - a for a, b in zip(runs, runs[1:])) >= 0.2
     assert k >= 3 and len(bad) == k  # kept after raising, gone once removed
     assert m.sampler.samples_taken >= 15  # the ticks went on at 0.05 s meanwhile
+
+
+def test_gpus_have_their_own_columns_and_a_failed_device_is_unknown_not_zero(notebook_dir):
+    """Two GPUs of one model, a CPU and the RAM model: the components' sums, the total and
+    each GPU's own column; a GPU that fails leaves its own column empty and adds nothing
+    from that sample on (the samples before it, written in the same batch, keep its watts),
+    and when every GPU has failed the GPU column is empty, not 0 W."""
+    from conftest import ManualClock
+
+    from jupyter_carbon.outputs.samples_log import SamplesOutput
+    from jupyter_carbon.sensors.discover import SensorSetup
+    from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+
+    clock = ManualClock()
+
+    def trace(w):
+        return PowerTrace([(0, w), (1e6, w)])
+
+    sensors = [ReplaySensor(trace(300), t0=clock.t, component="gpu", name="NVIDIA H100 #0"),
+               ReplaySensor(trace(200), t0=clock.t, component="gpu", name="NVIDIA H100 #1"),
+               ReplaySensor(trace(50), t0=clock.t, name="cpu"),
+               RamModelSensor(4.0, total_bytes=2_000_000_000)]
+
+    def make_meter(settings):
+        meter = Meter(sensors, clock=clock)
+        meter.start = lambda: meter  # ticked by hand
+        return meter, SensorSetup(sensors)
+
+    s = CarbonSession(Settings(None), make_meter, notebook=notebook_dir / "gpus.ipynb", kernel_id="t",
+                      announce=lambda msg: None).start()
+    out = SamplesOutput(s)
+    channels = s.meter.sampler.channels
+    for step in range(3):
+        if step == 1:
+            channels[1].fail(RuntimeError("GPU is lost"))
+        if step == 2:
+            channels[0].fail(RuntimeError("GPU is lost"))
+        clock.t += 1.0
+        s.meter.sampler.tick()
+    out.close()
+    s.close()
+    got = rows(notebook_dir / "gpus.carbon-samples.csv")
+    assert list(got[0])[4:] == ["cpu_power", "gpu_power", "ram_power", "total_power",
+                                "nvidia_h100_0_power", "nvidia_h100_1_power"]
+    first, one_lost, all_lost = got[-3:]
+    assert {k: float(v) for k, v in list(first.items())[4:]} == {
+        "cpu_power": 50.0, "gpu_power": 500.0, "ram_power": 8.0, "total_power": 558.0,
+        "nvidia_h100_0_power": 300.0, "nvidia_h100_1_power": 200.0}
+    assert float(one_lost["gpu_power"]) == 300.0 and float(one_lost["total_power"]) == 358.0
+    assert one_lost["nvidia_h100_1_power"] == ""
+    assert all_lost["gpu_power"] == all_lost["nvidia_h100_0_power"] == all_lost["nvidia_h100_1_power"] == ""
+    assert float(all_lost["total_power"]) == 58.0 and float(all_lost["ram_power"]) == 8.0

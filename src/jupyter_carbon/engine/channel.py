@@ -123,6 +123,12 @@ class Channel:
     def watts(self) -> float:
         return self._w
 
+    @property
+    def last_read_at(self) -> float | None:
+        """Clock time of the last committed read: once the channel has failed, its figures in
+        samples taken after this are not readings (unknown, not 0 W)."""
+        return self._t
+
 
 def read_channels(channels: Sequence[Channel], clock: Callable[[], float], wall: Callable[[], float],
                   *, edge: bool = False) -> Sample:

@@ -174,7 +174,7 @@ def fmt(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _num(value)
+        return num_text(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, datetime):
@@ -194,7 +194,7 @@ def _embodied(cell_kg: float | None, before_kg: float | None) -> float | None:
     return cell_kg + (before_kg or 0.0)
 
 
-def _num(value: float | None) -> str:
+def num_text(value: float | None) -> str:
     """A number as CSV text (``%.7g``); None and non-finite values empty."""
     if value is None:
         return ""
@@ -215,14 +215,14 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "timestamp": ended,
         "project_name": cell.project_name or "",
         "run_id": cell.run_id or "",
-        "duration": _num(m.duration_s),
-        "emissions": _num(kg),
-        "emissions_rate": _num(kg / m.duration_s if m.duration_s > 0 else 0.0),
-        "energy_consumed": _num(m.energy_kwh),
+        "duration": num_text(m.duration_s),
+        "emissions": num_text(kg),
+        "emissions_rate": num_text(kg / m.duration_s if m.duration_s > 0 else 0.0),
+        "energy_consumed": num_text(m.energy_kwh),
         "country_name": it.country_name or "",
         "country_iso_code": iso3(it.country_iso) or "",
         "region": it.region or "",
-        "pue": _num(m.pue),
+        "pue": num_text(m.pue),
         "notebook": cell.notebook or "",
         "session_id": cell.session_id or "",
         "execution_count": fmt(cell.execution_count),
@@ -231,12 +231,12 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
         "status": cell.status,
         "started_at": utc_iso(m.started_at),
         "ended_at": ended,
-        "intensity": _num(it.g_per_kwh),
+        "intensity": num_text(it.g_per_kwh),
         "intensity_source": it.source,
-        "energy_above_idle": _num(above / J_PER_KWH * m.pue if above is not None else None),
-        "machine_energy": _num(m.machine_energy_kwh),
-        "idle_energy_before": _num(cell.idle_energy_before),
-        "embodied_emissions": _num(_embodied(m.embodied_kg, cell.embodied_before)),
+        "energy_above_idle": num_text(above / J_PER_KWH * m.pue if above is not None else None),
+        "machine_energy": num_text(m.machine_energy_kwh),
+        "idle_energy_before": num_text(cell.idle_energy_before),
+        "embodied_emissions": num_text(_embodied(m.embodied_kg, cell.embodied_before)),
         "gpu_synced": fmt(m.gpu_synced),
     })
     if host.tracking_mode != "machine" and m.machine_devices is None:
@@ -245,7 +245,7 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
     for comp, (machine_energy, method, power, energy, measured) in _COMPONENT_COLUMNS.items():
         c = machine.get(comp)
         if c is not None and not c.failed:
-            row[machine_energy] = _num(c.energy_j / J_PER_KWH)
+            row[machine_energy] = num_text(c.energy_j / J_PER_KWH)
         c = m.by_component.get(comp)
         if c is None:
             continue  # no sensor: empty, unknown is not zero
@@ -258,7 +258,7 @@ def make_row(m: Measurement, cell: CellInfo, host: HostInfo) -> dict[str, str]:
             row[method] = f"{c.method} ({failed} of {c.devices} failed)"
         else:
             row[method] = c.method
-        row[power] = _num(c.power_w)
-        row[energy] = _num(c.energy_j / J_PER_KWH)
+        row[power] = num_text(c.power_w)
+        row[energy] = num_text(c.energy_j / J_PER_KWH)
         row[measured] = "true" if c.measured else "false"
     return row

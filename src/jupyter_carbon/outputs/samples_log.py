@@ -8,12 +8,11 @@ import logging
 import math
 import threading
 from collections import deque
-from typing import Any
 
 from ..engine.meter import Meter
 from ..engine.sample import Sample
 from ..events import CellEnded, CellStarted, Event, MeterStarted, MeterStopping, SettingsChanged
-from ..log.samples import SamplesLog, _slug
+from ..log.samples import SamplesLog, _slug, sample_texts
 from ..session import CarbonSession
 from .cell_log import configured_paths
 
@@ -31,6 +30,9 @@ class SamplesOutput:
         # [start, end, execution count] of recent cells; pruned at each batch
         self._spans: deque[list] = deque(maxlen=1024)
         self._t0: float | None = None
+        #: Per channel, where its watts go among the power columns: (its component's, its own or None).
+        self._plan: list[tuple[int, int | None]] = []
+        self._n_power = self._total_at = 0
         session.subscribe(self.handle, events=(CellStarted, CellEnded, MeterStopping, MeterStarted, SettingsChanged))
         session.add_chore(self.flush, BATCH_S)
         atexit.register(self.flush)  # the kernel's last batch
@@ -48,6 +50,11 @@ class SamplesOutput:
         sensors = meter.sensors
         self.log = SamplesLog(path, [x.component for x in sensors],
                               [x.name for x in sensors if x.component == "gpu"], announce=s.say_once)
+        power = self.log.columns[4:]  # the components', total_power, then one per GPU
+        self._n_power, self._total_at = len(power), power.index("total_power")
+        self._plan = [(power.index(f"{x.component}_power"),
+                       power.index(f"{_slug(x.name)}_power") if x.component == "gpu" else None)
+                      for x in sensors]
         self._t0 = meter.clock()
         self._flushed_mono = -math.inf
 
@@ -84,7 +91,8 @@ class SamplesOutput:
                 while j < len(spans) and spans[j][1] < sample.mono:
                     j += 1
                 count = spans[j][2] if j < len(spans) and spans[j][0] <= sample.mono else None
-                sl.add(self._row(meter, sample, count))
+                sl.add_texts(sample_texts(sample.wall, self.session.session_id, count,
+                                          sample.mono - (self._t0 or 0.0), self._watts(meter, sample)))
             while self._spans and self._spans[0][1] < self._flushed_mono:
                 self._spans.popleft()
             sl.flush()
@@ -94,22 +102,21 @@ class SamplesOutput:
         finally:
             self._lock.release()
 
-    def _row(self, meter: Meter, sample: Sample, count: int | None) -> dict[str, Any]:
-        row: dict[str, Any] = {"timestamp": sample.wall, "session_id": self.session.session_id,
-                               "elapsed_s": sample.mono - (self._t0 or 0.0), "execution_count": count}
+    def _watts(self, meter: Meter, sample: Sample) -> list[float | None]:
+        """The power columns of one sample: each component's sum, the total, each GPU's own.
+        A channel that had failed when the sample was taken adds nothing: a component whose
+        every device had failed is unknown, not 0 W."""
+        watts: list[float | None] = [None] * self._n_power
         total = 0.0
-        for ch, w in zip(meter.channels, sample.watts):
-            comp = ch.sensor.component
-            if ch.failed:  # unknown, not 0 W
-                row.setdefault(f"{comp}_power", None)
+        for (comp, own), ch, w in zip(self._plan, meter.channels, sample.watts):
+            if ch.failed is not None and sample.mono > (ch.last_read_at or -math.inf):
                 continue
-            key = f"{comp}_power"
-            row[key] = (row.get(key) or 0.0) + w
+            watts[comp] = (watts[comp] or 0.0) + w
             total += w
-            if comp == "gpu":
-                row[f"{_slug(ch.sensor.name)}_power"] = w
-        row["total_power"] = total
-        return row
+            if own is not None:
+                watts[own] = w
+        watts[self._total_at] = total
+        return watts
 
     def close(self) -> None:
         self.flush()
