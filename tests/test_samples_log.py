@@ -154,3 +154,47 @@ def test_gpus_have_their_own_columns_and_a_failed_device_is_unknown_not_zero(not
     assert one_lost["nvidia_h100_1_power"] == ""
     assert all_lost["gpu_power"] == all_lost["nvidia_h100_0_power"] == all_lost["nvidia_h100_1_power"] == ""
     assert float(all_lost["total_power"]) == 58.0 and float(all_lost["ram_power"]) == 8.0
+
+
+def test_a_rebuilt_meter_with_other_sensors_writes_its_own_columns(notebook_dir):
+    """A sensor setting applied at a cell's end rebuilds the meter: its samples go to a
+    samples log whose columns are the new sensors' (the old file keeps its own header), each
+    device's watts in its own column."""
+    from conftest import ManualClock
+
+    from jupyter_carbon.outputs.samples_log import SamplesOutput
+    from jupyter_carbon.sensors.discover import SensorSetup
+    from jupyter_carbon.sensors.replay import PowerTrace, ReplaySensor
+
+    clock = ManualClock()
+    built = []
+
+    def make_meter(settings):
+        sensors = [ReplaySensor(PowerTrace([(0, 40), (1e6, 40)]), t0=clock.t, name="cpu")]
+        if built:  # the second meter has found a GPU
+            sensors.insert(0, ReplaySensor(PowerTrace([(0, 250), (1e6, 250)]), t0=clock.t,
+                                           component="gpu", name="NVIDIA A100"))
+        meter = Meter(sensors, clock=clock)
+        meter.start = lambda: meter  # ticked by hand
+        built.append(meter)
+        return meter, SensorSetup(sensors)
+
+    s = CarbonSession(Settings(None), make_meter, notebook=notebook_dir / "rebuild.ipynb", kernel_id="t",
+                      announce=lambda msg: None).start()
+    out = SamplesOutput(s)
+    clock.t += 1.0
+    s.meter.sampler.tick()
+    s.begin_cell(1, "c1")
+    s.configure("gpu", False)  # a sensor setting: the meter is rebuilt when the cell ends
+    s.end_cell("ok")
+    assert len(built) == 2 and s.meter is built[1]
+    clock.t += 1.0
+    s.meter.sampler.tick()
+    out.close()
+    s.close()
+    old = rows(notebook_dir / "rebuild.carbon-samples.csv")  # another header: the next free name
+    new = rows(notebook_dir / "rebuild.carbon-samples-2.csv")
+    assert list(old[0])[4:] == ["cpu_power", "total_power"] and float(old[0]["cpu_power"]) == 40.0
+    assert list(new[0])[4:] == ["cpu_power", "gpu_power", "total_power", "nvidia_a100_power"]
+    assert {k: float(v) for k, v in list(new[-1].items())[4:]} == {
+        "cpu_power": 40.0, "gpu_power": 250.0, "total_power": 290.0, "nvidia_a100_power": 250.0}

@@ -30,9 +30,10 @@ class SamplesOutput:
         # [start, end, execution count] of recent cells; pruned at each batch
         self._spans: deque[list] = deque(maxlen=1024)
         self._t0: float | None = None
-        #: Per channel, where its watts go among the power columns: (its component's, its own or None).
+        #: Per channel of ``_plan_meter``, where its watts go among the power columns:
+        #: (its component's, its own or None); made when a meter's first batch is written.
         self._plan: list[tuple[int, int | None]] = []
-        self._n_power = self._total_at = 0
+        self._plan_meter: Meter | None = None
         session.subscribe(self.handle, events=(CellStarted, CellEnded, MeterStopping, MeterStarted, SettingsChanged))
         session.add_chore(self.flush, BATCH_S)
         atexit.register(self.flush)  # the kernel's last batch
@@ -50,11 +51,7 @@ class SamplesOutput:
         sensors = meter.sensors
         self.log = SamplesLog(path, [x.component for x in sensors],
                               [x.name for x in sensors if x.component == "gpu"], announce=s.say_once)
-        power = self.log.columns[4:]  # the components', total_power, then one per GPU
-        self._n_power, self._total_at = len(power), power.index("total_power")
-        self._plan = [(power.index(f"{x.component}_power"),
-                       power.index(f"{_slug(x.name)}_power") if x.component == "gpu" else None)
-                      for x in sensors]
+        self._plan_meter = None
         self._t0 = meter.clock()
         self._flushed_mono = -math.inf
 
@@ -92,7 +89,7 @@ class SamplesOutput:
                     j += 1
                 count = spans[j][2] if j < len(spans) and spans[j][0] <= sample.mono else None
                 sl.add_texts(sample_texts(sample.wall, self.session.session_id, count,
-                                          sample.mono - (self._t0 or 0.0), self._watts(meter, sample)))
+                                          sample.mono - (self._t0 or 0.0), self._watts(sl, meter, sample)))
             while self._spans and self._spans[0][1] < self._flushed_mono:
                 self._spans.popleft()
             sl.flush()
@@ -102,11 +99,17 @@ class SamplesOutput:
         finally:
             self._lock.release()
 
-    def _watts(self, meter: Meter, sample: Sample) -> list[float | None]:
+    def _watts(self, samples_log: SamplesLog, meter: Meter, sample: Sample) -> list[float | None]:
         """The power columns of one sample: each component's sum, the total, each GPU's own.
         A channel that had failed when the sample was taken adds nothing: a component whose
         every device had failed is unknown, not 0 W."""
-        watts: list[float | None] = [None] * self._n_power
+        power = samples_log.columns[4:]  # the components', total_power, then one per GPU
+        if self._plan_meter is not meter:  # ValueError if the meter does not fit the log
+            self._plan = [(power.index(f"{ch.sensor.component}_power"),
+                           power.index(f"{_slug(ch.sensor.name)}_power") if ch.sensor.component == "gpu" else None)
+                          for ch in meter.channels]
+            self._plan_meter = meter
+        watts: list[float | None] = [None] * len(power)
         total = 0.0
         for (comp, own), ch, w in zip(self._plan, meter.channels, sample.watts):
             if ch.failed is not None and sample.mono > (ch.last_read_at or -math.inf):
@@ -115,7 +118,7 @@ class SamplesOutput:
             total += w
             if own is not None:
                 watts[own] = w
-        watts[self._total_at] = total
+        watts[power.index("total_power")] = total
         return watts
 
     def close(self) -> None:
