@@ -22,7 +22,7 @@ percentage of one core at the default 1 s interval, against the budgets: headles
 above, no widget) <= 0.03 % of a core, and in a real kernel with ``%load_ext`` defaults (live
 widget attached, its state sent from the sampler thread) <= 0.1 % of a core, the median of as
 many back-to-back periods as the headless worker has runs (one period of 10 samples moves by
-~10 % with the machine's hour; the median of four does not carry one disturbed period). A second kernel
+~10 % from one period to the next here; the median of four does not carry one disturbed period). A second kernel
 with ``JUPYTER_CARBON_WIDGET=0`` gives the headless figure inside a kernel, for comparison.
 """
 from __future__ import annotations

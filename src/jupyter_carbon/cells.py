@@ -2,7 +2,7 @@
 
 The state holders (``RunningCell``, ``Totals``) are plain classes: generating a dataclass's
 methods costs about 1 ms of ``%load_ext`` per class on a small VM, a tenth of the load budget
-for a handful; the ended cell's record stays a frozen dataclass (a value, compared in tests).
+for a handful. The ended cell's record stays a frozen dataclass.
 """
 from __future__ import annotations
 
