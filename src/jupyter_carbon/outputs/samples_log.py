@@ -30,10 +30,9 @@ class SamplesOutput:
         # [start, end, execution count] of recent cells; pruned at each batch
         self._spans: deque[list] = deque(maxlen=1024)
         self._t0: float | None = None
-        #: Per channel of ``_plan_meter``, where its watts go among the power columns:
-        #: (its component's, its own or None); made when a meter's first batch is written.
-        self._plan: list[tuple[int, int | None]] = []
-        self._plan_meter: Meter | None = None
+        #: (meter, total_power's index, per channel: its component's index and its own or None)
+        #: among the log's power columns; made when a meter's first batch is written.
+        self._plan: tuple[Meter, int, list[tuple[int, int | None]]] | None = None
         session.subscribe(self.handle, events=(CellStarted, CellEnded, MeterStopping, MeterStarted, SettingsChanged))
         session.add_chore(self.flush, BATCH_S)
         atexit.register(self.flush)  # the kernel's last batch
@@ -51,7 +50,7 @@ class SamplesOutput:
         sensors = meter.sensors
         self.log = SamplesLog(path, [x.component for x in sensors],
                               [x.name for x in sensors if x.component == "gpu"], announce=s.say_once)
-        self._plan_meter = None
+        self._plan = None
         self._t0 = meter.clock()
         self._flushed_mono = -math.inf
 
@@ -99,26 +98,33 @@ class SamplesOutput:
         finally:
             self._lock.release()
 
+    def _columns(self, samples_log: SamplesLog, meter: Meter) -> tuple[int, list[tuple[int, int | None]]]:
+        """Where ``meter``'s watts go among the log's power columns (the components', then
+        total_power, then one per GPU); ValueError if the meter does not fit the log."""
+        if self._plan is None or self._plan[0] is not meter:
+            power = samples_log.columns[4:]
+            self._plan = (meter, power.index("total_power"), [
+                (power.index(f"{ch.sensor.component}_power"),
+                 power.index(f"{_slug(ch.sensor.name)}_power") if ch.sensor.component == "gpu" else None)
+                for ch in meter.channels])
+        return self._plan[1], self._plan[2]
+
     def _watts(self, samples_log: SamplesLog, meter: Meter, sample: Sample) -> list[float | None]:
         """The power columns of one sample: each component's sum, the total, each GPU's own.
         A channel that had failed when the sample was taken adds nothing: a component whose
         every device had failed is unknown, not 0 W."""
-        power = samples_log.columns[4:]  # the components', total_power, then one per GPU
-        if self._plan_meter is not meter:  # ValueError if the meter does not fit the log
-            self._plan = [(power.index(f"{ch.sensor.component}_power"),
-                           power.index(f"{_slug(ch.sensor.name)}_power") if ch.sensor.component == "gpu" else None)
-                          for ch in meter.channels]
-            self._plan_meter = meter
-        watts: list[float | None] = [None] * len(power)
+        total_at, plan = self._columns(samples_log, meter)
+        watts: list[float | None] = [None] * (len(samples_log.columns) - 4)
         total = 0.0
-        for (comp, own), ch, w in zip(self._plan, meter.channels, sample.watts):
-            if ch.failed is not None and sample.mono > (ch.last_read_at or -math.inf):
+        for (comp, own), ch, w in zip(plan, meter.channels, sample.watts):
+            last = ch.last_read_at
+            if ch.failed is not None and (last is None or sample.mono > last):
                 continue
             watts[comp] = (watts[comp] or 0.0) + w
             total += w
             if own is not None:
                 watts[own] = w
-        watts[power.index("total_power")] = total
+        watts[total_at] = total
         return watts
 
     def close(self) -> None:
