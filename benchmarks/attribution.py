@@ -61,6 +61,15 @@ ON = {"off": UNLOAD, "kernel": _mode("kernel", True), "machine": _mode("machine"
       "nosync": _mode("kernel", False)}
 
 
+# Issue 15's budget: the default rules must add under 300 µs to a trivial cell. It was set when
+# such a cell took 88.1 µs here (``percell``'s reference run of 2026-12-01 21:07; this
+# section's first figures, added to it on 2026-12-02, were 192 µs kernel, 161 µs machine).
+# This machine's speed has since moved by up to 4x between runs (the same cell has
+# taken 88 to 376 µs), so like ``percell`` the budget is kept as that ratio to the cell alone
+# measured in the same rounds; the absolute figure is shown beside it.
+KERNEL_MODE_BUDGET = 300 / 88.1  # x the cell alone
+
+
 def run(cfg: Config) -> list[Row]:
     rounds, block = cfg.pick((10, 100), (4, 40))
     arms = ["off", "kernel", "machine", "nosync"]
@@ -86,16 +95,21 @@ def run(cfg: Config) -> list[Row]:
         return median([median(b) - median(o) for b, o in zip(blocks[arm], blocks["off"])])
 
     kern, mach, nosync = added("kernel"), added("machine"), added("nosync")
+    alone = median([median(o) for o in blocks["off"]])
+    budget = KERNEL_MODE_BUDGET * alone
     sync_cost = max(kern - nosync, 0.0)
     sec = "8. Attribution rules (issue 15)"
     refresh = direct.get("refresh") or 0.0
     every = direct.get("refresh_every") or 1.0
     return [
-        Row(sec, "added per trivial cell, tracking_mode=kernel (default, gpu_sync on)", fmt_t(kern),
-            base=f"machine mode: {fmt_t(mach)}", ratio=f"kernel {fmt_x(kern / mach) if mach > 0 else 'n/a'} of machine",
-            target="<= 300 µs", met=kern <= 300e-6,
+        Row(sec, "added per trivial cell, tracking_mode=kernel (default, gpu_sync on)",
+            f"{fmt_t(kern)} = {kern / alone:.2f}x the cell",
+            base=f"cell alone: {fmt_t(alone)}; machine mode adds {fmt_t(mach)}",
+            ratio=f"kernel {fmt_x(kern / mach) if mach > 0 else 'n/a'} of machine",
+            target=f"<= {KERNEL_MODE_BUDGET:.2f}x the cell alone ({fmt_t(budget)} in this run)", met=kern <= budget,
             note=f"whole per-cell path with the CSV row; edge marks, between-cells window, embodied share; "
-                 f"{n_rows} CSV rows written"),
+                 f"{n_rows} CSV rows written; the budget: 300 µs added to an 88 µs cell when it was set "
+                 f"(2026-12-02), kept as a ratio since this machine's speed moves"),
         Row(sec, "gpu_sync idle cost per cell (torch imported, CUDA not initialised)", fmt_t(sync_cost),
             base=f"kernel mode without gpu_sync: {fmt_t(nosync)}",
             ratio=f"direct check: {fmt_t(direct['sync'])}", target="< 100 µs", met=direct["sync"] < 100e-6,

@@ -9,13 +9,16 @@ kernel), so everything the process spends is the tracker's:
   CSV as a batch once a minute (a sampler chore, not a tick); that write is timed on its own
   and given per sample;
 * the whole sampler thread, waking and waiting included, read from the thread's CPU clock
-  (per run, then the median run);
+  (per run, then the median run) in runs of their own where nothing times the tick (the
+  per-tick timer is two thread-clock reads and a call on a cold thread: it would be counted
+  as the sampler's cost);
 * floors, measured the same way in the same run: a thread that wakes on the same schedule and
   does nothing, one that only reads ``/proc/stat`` (the one read a machine-wide CPU model needs
   on Linux), and one that reads and parses it. They show what any tracker pays on this machine
   before doing work; jupyter-carbon's tick reads and parses every channel, as the floor does;
 * direct: ``time.thread_time`` around repeated calls on the main thread (hot caches);
-* whole process: ``time.process_time()`` over the idle period, scaled to an hour.
+* whole process: ``time.process_time()`` over the idle period, scaled to an hour (from the
+  untimed runs where there are some).
 
 The two headline rows state the whole sampler thread (samples CSV batch included) as a
 percentage of one core at the default 1 s interval, against the budgets: headless (the worker
@@ -48,9 +51,9 @@ def _timed(fn, into: list):
     return run
 
 
-def _floor(what: str, interval: float, seconds: float) -> dict:
+def _floor(what: str, interval: float, seconds: float, timed: bool = True) -> dict:
     """A thread on the sampler's schedule doing nothing, only the /proc/stat read, or the read
-    and its parse."""
+    and its parse (``timed``: each wake's work timed, as the tick is in the timed runs)."""
     from jupyter_carbon.hardware.procfs import STAT_HEAD as PROC_STAT_HEAD
 
     fd = os.open("/proc/stat", os.O_RDONLY)
@@ -63,24 +66,28 @@ def _floor(what: str, interval: float, seconds: float) -> dict:
         return _pread(fd, PROC_STAT_HEAD, 0)
 
     ticks: list[int] = []
-    work = _timed({"stat": read_stat, "read": read_only}.get(what, lambda: None), ticks)
+    work = {"stat": read_stat, "read": read_only}.get(what, lambda: None)
+    if timed:
+        work = _timed(work, ticks)
     sleep = threading.Lock()
     sleep.acquire()
     clock = []
+    wakes = [0]
 
     def loop():
         clock.append(time.pthread_getcpuclockid(threading.get_ident()))
         while True:
             work()
+            wakes[0] += 1
             if sleep.acquire(True, interval):
                 return
 
     th = threading.Thread(target=loop, daemon=True)
     th.start()
     time.sleep(min(0.2, interval))
-    n0, c0 = len(ticks), time.clock_gettime(clock[0])
+    k0, n0, c0 = len(ticks), wakes[0], time.clock_gettime(clock[0])
     time.sleep(seconds)
-    n1, c1 = len(ticks), time.clock_gettime(clock[0])
+    k1, n1, c1 = len(ticks), wakes[0], time.clock_gettime(clock[0])
     sleep.release()
     th.join()
     t = time.thread_time()
@@ -88,11 +95,12 @@ def _floor(what: str, interval: float, seconds: float) -> dict:
         read_stat()
     hot = (time.thread_time() - t) / 2000
     os.close(fd)
-    return {"ticks_ns": ticks[n0:n1], "thread_s": c1 - c0, "samples": n1 - n0, "hot_s": hot}
+    return {"ticks_ns": ticks[k0:k1], "thread_s": c1 - c0, "samples": n1 - n0, "hot_s": hot}
 
 
-def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
-    """Worker: start the tracker, sleep ``seconds``, report its CPU."""
+def idle(mode: str, interval: float, seconds: float, direct: int, timed: bool = True) -> dict:
+    """Worker: start the tracker, sleep ``seconds``, report its CPU (``timed``: and each
+    tick's, or each timer run's, thread CPU time)."""
     from . import _trackers
 
     res: dict = {"mode": mode, "interval": interval}
@@ -103,14 +111,15 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
         res["wall_s"] = seconds
         return res
     if mode in ("floor-noop", "floor-read", "floor-stat"):
-        res.update(_floor(mode[6:], interval, seconds))
+        res.update(_floor(mode[6:], interval, seconds, timed))
         return res
     if mode == "ours":
         s = _trackers.carbon_session(interval)  # headless: the CSVs, no widget
         sp = s.meter.sampler
         ticks: list[int] = []
         tick = sp.tick  # what the thread runs each interval (it looks the attribute up each time)
-        sp.tick = _timed(tick, ticks)
+        if timed:
+            sp.tick = _timed(tick, ticks)
         time.sleep(min(0.2, interval))  # past the first tick
         k0, n0, c0, p0, w0 = len(ticks), sp.samples_taken, sp.cpu_s, time.process_time(), time.perf_counter()
         time.sleep(seconds)
@@ -137,7 +146,8 @@ def idle(mode: str, interval: float, seconds: float, direct: int) -> dict:
     tr = _trackers.codecarbon(interval)
     cpu: dict[str, list[int]] = {"measure": [], "monitor": []}
     for key, sched in (("measure", tr._scheduler), ("monitor", tr._scheduler_monitor_power)):
-        sched._run = _timed(sched._run, cpu[key])  # Timer(interval, self._run) picks up the attribute
+        if timed:
+            sched._run = _timed(sched._run, cpu[key])  # Timer(interval, self._run) picks up the attribute
     tr.start()
     time.sleep(0.2)
     marks = {k: len(v) for k, v in cpu.items()}
@@ -203,21 +213,29 @@ def _kernel(cfg: Config, seconds: float, widget: bool, plan: tuple[tuple[float, 
 
 CONFIGS = [("none", 1.0), ("ours", 1.0), ("ours", 0.1), ("cc", 1.0), ("cc", 15.0),
            ("floor-noop", 1.0), ("floor-read", 1.0), ("floor-stat", 1.0), ("floor-stat", 0.1)]
+#: Run again with nothing timing the tick: the whole-thread and per-hour figures at 1 s (the
+#: headline rows, their floors and CodeCarbon beside them) come from these runs.
+UNTIMED = [("ours", 1.0), ("cc", 1.0), ("floor-noop", 1.0), ("floor-read", 1.0), ("floor-stat", 1.0)]
+RUNS = [(m, iv, True) for m, iv in CONFIGS] + [(m, iv, False) for m, iv in UNTIMED]
 
 
 def run(cfg: Config) -> list[Row]:
     seconds, rounds, direct = cfg.pick((10.0, 4, 2000), (2.5, 1, 200))  # more rounds: A B A B in time
     env = bench_env(cfg.workdir / "sampler")
-    res: dict = {c: [] for c in CONFIGS}
+    runs: dict = {c: [] for c in RUNS}
     for r in range(rounds):
-        for i in range(len(CONFIGS)):
-            mode, interval = CONFIGS[(i + r) % len(CONFIGS)]
-            cfg.log(f"sampler cost: {mode} at {interval:g} s, idle {seconds:g} s (round {r + 1}/{rounds})")
+        for i in range(len(RUNS)):
+            mode, interval, timed = RUNS[(i + r) % len(RUNS)]
+            cfg.log(f"sampler cost: {mode} at {interval:g} s{'' if timed else ', untimed'}, idle {seconds:g} s "
+                    f"(round {r + 1}/{rounds})")
             out = run_worker("sampler_cost", "idle", {"mode": mode, "interval": interval, "seconds": seconds,
-                                                      "direct": direct if mode == "ours" else max(20, direct // 10)},
+                                                      "direct": direct if mode == "ours" else max(20, direct // 10),
+                                                      "timed": timed},
                              env=env, cwd=cfg.workdir)
             cfg.note_network(f"sampler:{mode}", out.pop("network_attempts"))
-            res[(mode, interval)].append(out)
+            runs[(mode, interval, timed)].append(out)
+    res = {(m, iv): runs[(m, iv, True)] for m, iv in CONFIGS}  # the timed runs
+    plain = {(m, iv): runs[(m, iv, False)] for m, iv in UNTIMED}
     ksec = max(3.0, seconds)
     periods = rounds  # the budget's row: the median of as many periods as the worker runs above
     cfg.log(f"sampler cost: in a kernel with the live widget, 1 s ({periods} periods) then 0.1 s")
@@ -230,11 +248,14 @@ def run(cfg: Config) -> list[Row]:
     def ticks(mode, interval, key="ticks_ns"):
         return [x / 1e9 for o in res[(mode, interval)] for x in o[key]]
 
+    def untimed(mode, interval):
+        return plain.get((mode, interval)) or res[(mode, interval)]
+
     def whole(mode, interval):  # the median run: one run the machine disturbed does not carry the rest
-        return median([o["thread_s"] / max(1, o["samples"]) for o in res[(mode, interval)]])
+        return median([o["thread_s"] / max(1, o["samples"]) for o in untimed(mode, interval)])
 
     def per_hour(mode, interval):
-        return median([o["process_s"] / o["wall_s"] * 3600 for o in res[(mode, interval)]])
+        return median([o["process_s"] / o["wall_s"] * 3600 for o in untimed(mode, interval)])
 
     def mean(xs):
         return sum(xs) / len(xs) if xs else float("nan")
@@ -286,8 +307,8 @@ def run(cfg: Config) -> list[Row]:
             peer=f"{core(cc_core)} (process CPU added, measure_power_secs=1)",
             ratio=fmt_vs(cc_core / headless) if headless > 0 else "n/a",
             target="<= 0.03 % of a core", met=headless <= 0.0003,
-            note=f"the thread's CPU clock read from outside in {len(res[('ours', 1.0)])} runs of "
-                 f"{res[('ours', 1.0)][0]['samples']} samples (nothing added to the tick), the median run "
+            note=f"the thread's CPU clock read from outside in {len(untimed('ours', 1.0))} runs of "
+                 f"{untimed('ours', 1.0)[0]['samples']} samples (nothing added to the tick), the median run "
                  f"(floors the same way): {fmt_t(w1)} per sample, plus the samples CSV's "
                  f"once-a-minute batch, {fmt_t(csv1)} per sample; in a kernel with `JUPYTER_CARBON_WIDGET=0`: "
                  f"{core(knw1 + csv1)} ({kern_nw[1.0]['samples']} samples). What the platform charges a thread "
@@ -322,7 +343,7 @@ def run(cfg: Config) -> list[Row]:
         Row(sec, "the tick's work at 0.1 s, median", fmt_t(o01),
             base=f"floor: a /proc/stat read and parse per tick: {fmt_t(f01)}",
             note=f"{len(t01)} ticks; mean {fmt_t(mean(t01))}; whole thread at 0.1 s: {fmt_t(w01)} per sample "
-                 f"= {core(w01 * 10)}"),
+                 f"= {core(w01 * 10)} (in these runs, each tick timed too)"),
         Row(sec, "CPU per sample, called directly on the main thread (thread_time)", fmt_t(d1),
             peer=f"measure {fmt_t(cc_dm)}, monitor {fmt_t(cc_dmon)}", ratio=fmt_vs((cc_dm + cc_dmon) / d1),
             note="hot caches, no timer-thread wake-up on either side; ours: `Sampler.tick()`; ratio against "
@@ -336,5 +357,5 @@ def run(cfg: Config) -> list[Row]:
             base=f"{none_h:.2f} s", peer=f"{h_cc15:.2f} s",
             ratio=fmt_vs((h_cc15 - none_h) / max(h_o01 - none_h, 1e-9)),
             note="ours takes 150x more samples (10 per second vs CodeCarbon's one measurement per 15 s "
-                 "plus its 1 s monitor)"),
+                 "plus its 1 s monitor); both from the runs that time each tick or timer run"),
     ]
