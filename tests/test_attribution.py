@@ -251,6 +251,72 @@ def test_ram_share_is_the_trees_resident_memory_over_memory_in_use(meter):
     assert 0 < e.shares["ram"] < 1
 
 
+class CountingMachine:
+    """The real machine figures, counting the reads of the memory in use."""
+
+    def __init__(self):
+        from jupyter_carbon.attribution.machine import MachineUsage
+
+        self.real = MachineUsage()
+        self.memory_reads = 0
+
+    def busy_seconds(self):
+        return self.real.busy_seconds()
+
+    def used_memory_bytes(self):
+        self.memory_reads += 1
+        return self.real.used_memory_bytes()
+
+    def close(self):
+        self.real.close()
+
+
+class OneGpu:
+    handles = [object()]
+
+    def shares(self, pids):
+        return (0.5,)
+
+
+@pytest.mark.parametrize("gpus", [None, OneGpu()], ids=["no-gpu", "nvml-gpu"])
+def test_a_quiet_tree_keeps_its_memory_share_until_it_works_or_30_s_pass(gpus):
+    from jupyter_carbon.attribution import share as share_mod
+
+    now = [1000.0]
+    machine = CountingMachine()
+    comps = ("cpu", "ram") if gpus is None else ("cpu", "gpu", "ram")
+    share = KernelShare(comps, gpus, tree=ProcessTree(), machine=machine, clock=lambda: now[0])
+    try:
+        def reads_after(step_s, work=lambda: None):
+            before = machine.memory_reads
+            work()
+            now[0] += step_s
+            share.refresh()
+            return machine.memory_reads - before
+
+        quiet = 0 if gpus is None else 1  # NVML attributes GPUs: never skipped
+        assert reads_after(5.0) == quiet  # the tree did not run: its memory cannot have grown
+        assert reads_after(5.0, lambda: burn(0.2)) == 1  # 0.2 CPU-s in 5 s: over 1 % of a core
+        assert reads_after(5.0) == quiet
+        assert reads_after(share_mod.QUIET_REFRESH_S) == 1  # other programs' memory moves too
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+        try:
+            time.sleep(0.2)
+            assert reads_after(5.0) == 1  # a new process in the tree: its memory counts at once
+            assert child.pid in share.tree.pids
+        finally:
+            child.kill()
+            child.wait()
+        assert reads_after(5.0) == 1  # and when it is gone
+        # the CPU figures move on every refresh, quiet or not
+        burn(0.01)
+        now[0] += 5.0
+        share.refresh()
+        assert share._recent[0] > 0
+    finally:
+        share.close()
+
+
 # --- GPU synchronisation -------------------------------------------------------------------
 class FakeCuda:
     def __init__(self, initialised):

@@ -69,3 +69,30 @@ def test_a_loaded_extension_routes_cell_events_to_the_outputs_that_use_them(shel
     assert s.history[-1].execution_count == count and s.history[-1].status == "ok"
     with open(notebook_dir / "analysis.carbon.csv") as f:
         assert sum(1 for _ in f) == 3  # the header, the %load_ext cell, this cell
+
+
+def test_the_sampler_calls_the_session_only_while_someone_wants_samples(notebook_dir):
+    import time
+
+    from jupyter_carbon.config import Settings
+    from jupyter_carbon.runtime import build_meter
+    from jupyter_carbon.session import CarbonSession
+
+    s = CarbonSession(Settings(None, env={"JUPYTER_CARBON_INTERVAL": "0.05"}), build_meter,
+                      notebook=notebook_dir / "n.ipynb", kernel_id="t", announce=lambda msg: None).start()
+    try:
+        listeners = lambda: list(s.meter.sampler._listeners)  # noqa: E731
+        s.subscribe(lambda e: None, events=(CellEnded,))
+        assert listeners() == []  # headless: a tick keeps its sample and calls nothing
+        got: list = []
+        s.subscribe(got.append, events=(), samples=True)
+        assert listeners() == [s.subscribers.emit_sample]
+        time.sleep(0.3)
+        assert got and all(isinstance(e, SampleTaken) for e in got)
+        s.stop()
+        s.start()  # a rebuilt meter listens as the old one did
+        assert listeners() == [s.subscribers.emit_sample]
+        s.unsubscribe(got.append)
+        assert listeners() == []
+    finally:
+        s.close()

@@ -77,6 +77,28 @@ def test_no_comm_message_without_a_front_end(kernel):
     assert not kinds & {"comm_open", "comm_msg", "comm_close"}, kinds
 
 
+LISTENING = ("from jupyter_carbon.magics import magics_of\n"
+             "print('listeners', len(magics_of(get_ipython()).ext.session.meter.sampler._listeners))")
+
+
+def listeners(kc) -> int:
+    out = "".join(m["content"].get("text", "") for m in execute(kc, LISTENING) if m["msg_type"] == "stream")
+    return int(out.split("listeners", 1)[1].split()[0])
+
+
+def test_the_sampler_tells_the_front_end_output_only_while_one_is_connected(kernel):
+    execute(kernel, "%load_ext jupyter_carbon", "load")
+    assert listeners(kernel) == 0  # no widget, no front-end: a tick calls nothing
+    comm_id = open_comm(kernel)
+    collect(kernel, until=lambda m: m["msg_type"] == "comm_msg")
+    assert listeners(kernel) == 1
+    kernel.shell_channel.send(kernel.session.msg("comm_close", {"comm_id": comm_id, "data": {}}))
+    deadline = time.monotonic() + 10
+    while listeners(kernel) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert listeners(kernel) == 0
+
+
 def test_front_end_gets_start_live_and_end_with_its_cell_id(kernel):
     execute(kernel, "%load_ext jupyter_carbon", "load")
     comm_id = open_comm(kernel)

@@ -114,7 +114,7 @@ def test_one_nvml_call_per_gpu_per_read(monkeypatch):
     assert (state["energy"], state["fields"], state["power"]) == (1, 1, 0)
     # the power-sampled GPU reports the instantaneous field, not the 1 s average
     assert d.sensors[1].read(1.0) == (None, 200.0)
-    assert d.sensors[0].read(1.0).watts is None  # derived from the counter by the channel
+    assert d.sensors[0].read(1.0)[1] is None  # (joules, watts): derived from the counter by the channel
     d.close()
 
 

@@ -86,10 +86,12 @@ class Subscribers:
 
     def subscribe(self, handler: Handler, *, events: Iterable[type] | None = None, samples: bool = False) -> None:
         """``handler`` gets the events of the types in ``events`` (every type when None);
-        ``samples``: also ``SampleTaken``."""
+        ``samples``: also ``SampleTaken``. Subscribing again replaces both."""
         self._wants[handler] = frozenset(events) if events is not None else None
         if samples and handler not in self.sample_handlers:
             self.sample_handlers.append(handler)
+        elif not samples and handler in self.sample_handlers:
+            self.sample_handlers.remove(handler)
         self._route()
 
     def unsubscribe(self, handler: Handler) -> None:
@@ -122,9 +124,9 @@ class Subscribers:
                 log.debug("subscriber %r failed on %s", fn, type(event).__name__, exc_info=True)
 
     def emit_sample(self, sample: Sample) -> None:
-        """The sampler's listener: nothing to do, and nothing made, when nobody asked."""
+        """The sampler's listener while someone wants samples (the session adds and removes it)."""
         handlers = tuple(self.sample_handlers)
-        if not handlers:  # headless: the tick costs nothing more
+        if not handlers:
             return
         event = SampleTaken(sample)
         for fn in handlers:

@@ -76,7 +76,7 @@ class CarbonSession:
         self.meter.baseline_w = self.baseline_w
         for fn, every in self._chores:
             self.meter.sampler.add_chore(fn, every)
-        self.meter.sampler.add_listener(self.subscribers.emit_sample)
+        self._listen_to_samples()
         self.meter.start()
         self._told_failed.clear()
         for msg in self.setup.messages:
@@ -266,9 +266,22 @@ class CarbonSession:
         """``handler(event)`` for the events of the types in ``events`` (every type when
         None); ``samples``: also ``SampleTaken`` on the sampler thread (``events.Subscribers``)."""
         self.subscribers.subscribe(handler, events=events, samples=samples)
+        self._listen_to_samples()
 
     def unsubscribe(self, handler: Callable[[Event], None]) -> None:
         self.subscribers.unsubscribe(handler)
+        self._listen_to_samples()
+
+    def _listen_to_samples(self) -> None:
+        """The sampler calls the subscribers on each sample only while one of them wants
+        samples: headless, a tick ends with the sample kept, nothing called."""
+        meter = self.meter
+        if meter is None:
+            return
+        if self.subscribers.sample_handlers:
+            meter.sampler.add_listener(self.subscribers.emit_sample)
+        else:
+            meter.sampler.remove_listener(self.subscribers.emit_sample)
 
     def say_once(self, message: str) -> None:
         self.announcer.say_once(message)

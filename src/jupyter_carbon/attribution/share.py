@@ -9,7 +9,7 @@ The rule (docs/attribution.md):
   under 0.05 CPU-seconds of busy time anywhere (a trivial cell: ``/proc/stat`` counts in
   10 ms ticks) adds the sampler's latest period to both sides, so its share is not noise.
 * RAM: the tree's resident memory over the memory in use, time-weighted (refreshed by the
-  sampler).
+  sampler; kept while the tree is quiet, see ``QUIET_CPU_SHARE``).
 * GPU: see ``attribution.gpu``, time-weighted per GPU.
 
 Edges read only the CPU clocks (microseconds); memory and GPU shares come from the sampler's
@@ -36,6 +36,12 @@ MIN_BUSY_S = 0.05
 #: memory moves slowly, and a descendant's CPU time is counted whenever it is found.
 REFRESH_S = 5.0
 REFRESH_GPU_S = 1.0
+#: A tree that used under 1 % of a core since the chore's last look, and whose processes are
+#: the same, cannot have grown its memory (touching memory takes CPU): its memory share is then
+#: kept, and read again at least every 30 s (other programs' memory moves the machine's side).
+#: Not where NVML attributes GPUs: a GPU works while its caller's CPU waits.
+QUIET_CPU_SHARE = 0.01
+QUIET_REFRESH_S = 30.0
 #: The live views of one sample ask for the weights more than once (its watts, the running
 #: cell's energy; the widget and the lab extension's comm): one read of the clocks serves them.
 LIVE_REUSE_S = 0.05
@@ -69,6 +75,7 @@ class KernelShare:
         self._gpu_acc = [0.0] * self.n_gpu
         self._recent = (0.0, 0.0)  # (tree, machine) busy seconds over the last refresh period
         self._prev = (self.tree.cpu_seconds(), self.machine.busy_seconds())
+        self._checked = self._t  # when the chore last took the CPU figures
         self._live: tuple[float, tuple[float, ...]] | None = None  # (clock, weights) last given
 
     # --- the sampler's chore ------------------------------------------------------------
@@ -77,19 +84,29 @@ class KernelShare:
         return REFRESH_GPU_S if self.gpus is not None else REFRESH_S
 
     def refresh(self) -> None:
-        """Find the tree's processes, and its memory and GPU shares (sampler thread)."""
-        self.tree.refresh()
-        ram, gpu = self._ram_fraction(), self._gpu_fractions()
+        """Find the tree's processes, its CPU figures, and its memory and GPU shares unless
+        the tree is quiet (``QUIET_CPU_SHARE``) (sampler thread)."""
+        same_processes = not self.tree.refresh()
         cpu = (self.tree.cpu_seconds(), self.machine.busy_seconds())
         now = self.clock()
+        if (same_processes and self.gpus is None and now - self._t < QUIET_REFRESH_S
+                and cpu[0] - self._prev[0] < QUIET_CPU_SHARE * (now - self._checked)):
+            with self._lock:
+                self._take_cpu(cpu, now)
+            return
+        ram, gpu = self._ram_fraction(), self._gpu_fractions()
         with self._lock:
             dt = max(now - self._t, 0.0)
             self._ram_acc += self._ram * dt
             for i, g in enumerate(self._gpu):
                 self._gpu_acc[i] += g * dt
             self._t, self._ram, self._gpu = now, ram, gpu
-            self._recent = (max(cpu[0] - self._prev[0], 0.0), max(cpu[1] - self._prev[1], 0.0))
-            self._prev = cpu
+            self._take_cpu(cpu, now)
+
+    def _take_cpu(self, cpu: tuple[float, float], now: float) -> None:
+        """(tree, machine) busy seconds since the chore's last look (caller holds the lock)."""
+        self._recent = (max(cpu[0] - self._prev[0], 0.0), max(cpu[1] - self._prev[1], 0.0))
+        self._prev, self._checked = cpu, now
 
     def _ram_fraction(self) -> float:
         try:

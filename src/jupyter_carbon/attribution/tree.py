@@ -109,11 +109,14 @@ class ProcessTree:
                     todo.append(c)
         return found[:MAX_DESCENDANTS]
 
-    def refresh(self) -> None:
-        """Find the descendants again (the sampler's chore): open new ones, close gone ones."""
+    def refresh(self) -> bool:
+        """Find the descendants again (the sampler's chore): open new ones, close gone ones.
+        True when the set changed."""
         now = set(self.descendants())
         with self._lock:
             old = set(self._fds)
+        if now == old:
+            return False
         opened: dict[int, int] = {}
         for pid in now - old:
             try:
@@ -125,6 +128,7 @@ class ProcessTree:
             self._fds.update(opened)
         for fd in gone:
             _close(fd)
+        return True
 
     def cpu_seconds(self) -> float:
         """Cumulative CPU seconds of the tree (monotonic)."""

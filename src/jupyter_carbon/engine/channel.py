@@ -69,7 +69,7 @@ class Channel:
             return self._j, 0.0, False
         return (*self.commit(now, reading), False)
 
-    def commit(self, now: float, reading: Reading | tuple) -> tuple[float, float]:
+    def commit(self, now: float, reading: Reading) -> tuple[float, float]:
         raw, watts = reading
         with self._lock:
             t = self._t

@@ -128,7 +128,7 @@ class Sampler:
 
     # --- listeners -------------------------------------------------------------------
     def add_listener(self, fn: Callable[[Sample], None]) -> None:
-        self._listeners[fn] = 0
+        self._listeners.setdefault(fn, 0)
 
     def remove_listener(self, fn: Callable[[Sample], None]) -> None:
         self._listeners.pop(fn, None)

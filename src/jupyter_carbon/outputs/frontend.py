@@ -97,6 +97,7 @@ class FrontendComm:
         self.min_period = float(min_period)
         self.thread_mode = thread_mode or ipykernel_thread_mode()
         self.comms: list[Any] = []
+        self._closed = False
         self._lock = threading.Lock()  # guards comms and the run bookkeeping; never held to send
         self._run = 0  # bumped per cell start: lets the front-end drop a late live message
         self._cell_id: str | None = None
@@ -111,8 +112,15 @@ class FrontendComm:
             except Exception:
                 log.debug("could not register the comm target", exc_info=True)
                 self._manager = None
-        session.subscribe(self.handle, samples=True,
-                          events=(CellStarted, CellEnded, SettingsChanged, MeterStarted, SessionClosing))
+        self._subscribe()
+
+    def _subscribe(self) -> None:
+        """Cell and settings events always; samples only while a front-end is connected (a
+        sampler with nobody to tell calls nothing)."""
+        if self._closed:
+            return
+        self.session.subscribe(self.handle, samples=self.connected,
+                               events=(CellStarted, CellEnded, SettingsChanged, MeterStarted, SessionClosing))
 
     @property
     def connected(self) -> bool:
@@ -126,6 +134,7 @@ class FrontendComm:
             comm.on_close(lambda _msg, c=comm: self._forget(c))
             with self._lock:
                 self.comms.append(comm)
+            self._subscribe()
             self._send_one(comm, self._hello())
         except Exception:
             log.debug("front-end comm open failed", exc_info=True)
@@ -134,6 +143,7 @@ class FrontendComm:
         with self._lock:
             if comm in self.comms:
                 self.comms.remove(comm)
+        self._subscribe()
 
     def _on_msg(self, msg: Any) -> None:
         data = (msg.get("content") or {}).get("data") or {}
@@ -248,6 +258,7 @@ class FrontendComm:
 
     # --- teardown ------------------------------------------------------------------------------
     def close(self) -> None:
+        self._closed = True
         self.session.unsubscribe(self.handle)
         with self._lock:
             comms, self.comms = list(self.comms), []

@@ -6,23 +6,15 @@ logic exists once and is exercised by every sensor, the replayed ones included.
 """
 from __future__ import annotations
 
-from typing import NamedTuple
-
 CPU, GPU, RAM = "cpu", "gpu", "ram"
 COMPONENTS = (CPU, GPU, RAM)
 
-
-class Reading(NamedTuple):
-    """One read of a device: a ``(joules, watts)`` pair.
-
-    ``joules`` is a hardware-style cumulative counter (it may wrap at ``Sensor.wrap_j``)
-    or None for sensors that only know power; ``watts`` is the instantaneous power or
-    None when it must be derived from the counter. Sensors read on every tick may return
-    a plain ``(joules, watts)`` tuple: it is the same thing without a constructor call.
-    """
-
-    joules: float | None
-    watts: float | None = None
+#: One read of a device: ``(joules, watts)``. ``joules`` is a hardware-style cumulative
+#: counter (it may wrap at ``Sensor.wrap_j``) or None for sensors that only know power;
+#: ``watts`` is the instantaneous power or None when it must be derived from the counter.
+#: A plain pair, not a named tuple: every sensor is read on every tick, and a named tuple's
+#: constructor is a Python call there, paid cold each second.
+Reading = tuple[float | None, float | None]
 
 
 class Sensor:

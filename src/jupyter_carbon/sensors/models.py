@@ -34,7 +34,7 @@ class CpuTdpModel(Sensor):
         raise NotImplementedError
 
     def read(self, now: float) -> Reading:
-        return Reading(self.j_per_busy_s * self.busy_seconds(), None)
+        return self.j_per_busy_s * self.busy_seconds(), None
 
 
 class ProcStatCpuSensor(CpuTdpModel):
@@ -108,4 +108,4 @@ class RamModelSensor(Sensor):
         self.name = f"RAM {self.total_gb:.0f} GB"
 
     def read(self, now: float) -> Reading:
-        return Reading(None, self.total_gb * self.w_per_gb)
+        return None, self.total_gb * self.w_per_gb

@@ -46,10 +46,10 @@ class NvmlSensor(Sensor):
     def read(self, now: float) -> Reading:
         nv, h = self._nvml, self._handle
         if self.method == COUNTER:
-            return Reading(nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0, None)
+            return nv.nvmlDeviceGetTotalEnergyConsumption(h) / 1000.0, None
         if self._field is not None:
-            return Reading(None, instant_watts(nv, h, self._field))
-        return Reading(None, nv.nvmlDeviceGetPowerUsage(h) / 1000.0)
+            return None, instant_watts(nv, h, self._field)
+        return None, nv.nvmlDeviceGetPowerUsage(h) / 1000.0
 
 
 def instant_watts(nv: Any, handle: Any, field_ids: list) -> float:

@@ -33,7 +33,7 @@ class RaplSensor(Sensor):
         fd = self._fd
         if fd is None:
             raise OSError("sensor closed")
-        return Reading(int(os.pread(fd, 32, 0)) / 1e6, None)
+        return int(os.pread(fd, 32, 0)) / 1e6, None
 
     def close(self) -> None:
         fd, self._fd = self._fd, None

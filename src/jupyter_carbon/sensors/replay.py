@@ -64,5 +64,5 @@ class ReplaySensor(Sensor):
     def read(self, now: float) -> Reading:
         t = now - self.t0
         if self.mode == "counter":
-            return Reading(self.trace.cumulative(t), self.trace.power(t))
-        return Reading(None, self.trace.power(t))
+            return self.trace.cumulative(t), self.trace.power(t)
+        return None, self.trace.power(t)
