@@ -239,7 +239,7 @@ def markdown(rows: list[Row], facts: dict, *, quick: bool, elapsed_s: float, met
     for name, doc in methods:
         parts += [f"### `benchmarks/{name}.py`", "", doc.strip(), ""]
     parts += ["## Running", "", "```",
-              ".venv/bin/python -m benchmarks                           # full run (~11 min), writes docs/benchmarks.md",
+              ".venv/bin/python -m benchmarks                           # full run (~19 min), writes docs/benchmarks.md",
               ".venv/bin/python -m benchmarks --quick --out /tmp/bq.md  # CI smoke run (< 2 min), every benchmark",
               ".venv/bin/python -m benchmarks --only percell,memory     # a subset",
               "```", "", "`--quick` without `--out` writes to the temp directory, never over this file. The exit "
