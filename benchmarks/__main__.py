@@ -48,7 +48,7 @@ def warm_up(cfg: Config) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[1])
-    ap.add_argument("--quick", action="store_true", help="smoke run: fewer repetitions (< 2 minutes)")
+    ap.add_argument("--quick", action="store_true", help="smoke run: fewer repetitions (about 3 minutes)")
     ap.add_argument("--out", default=None, help="markdown output path (default: docs/benchmarks.md; "
                                                  "with --quick: jupyter-carbon-benchmarks-quick.md in the temp dir)")
     ap.add_argument("--only", default="", help=f"comma-separated subset of {','.join(BENCHMARKS)}")

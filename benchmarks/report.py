@@ -240,7 +240,7 @@ def markdown(rows: list[Row], facts: dict, *, quick: bool, elapsed_s: float, met
         parts += [f"### `benchmarks/{name}.py`", "", doc.strip(), ""]
     parts += ["## Running", "", "```",
               ".venv/bin/python -m benchmarks                           # full run (~19 min), writes docs/benchmarks.md",
-              ".venv/bin/python -m benchmarks --quick --out /tmp/bq.md  # CI smoke run (< 2 min), every benchmark",
+              ".venv/bin/python -m benchmarks --quick --out /tmp/bq.md  # CI smoke run (~3 min), every benchmark",
               ".venv/bin/python -m benchmarks --only percell,memory     # a subset",
               "```", "", "`--quick` without `--out` writes to the temp directory, never over this file. The exit "
               "status is 1 only when a benchmark fails to run; a missed target is reported, not fatal.", ""]
