@@ -17,6 +17,8 @@ __all__ = ["SAMPLE_COLUMNS", "SamplesLog"]
 
 SAMPLE_COLUMNS = ("timestamp", "session_id", "execution_count", "elapsed_s",
                   "cpu_power", "gpu_power", "ram_power", "total_power")
+#: Where the power columns start (``sample_texts`` writes the four before them).
+FIRST_POWER_COLUMN = SAMPLE_COLUMNS.index("cpu_power")
 
 
 class SamplesLog(CsvLog):

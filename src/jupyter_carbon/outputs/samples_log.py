@@ -12,7 +12,7 @@ from collections import deque
 from ..engine.meter import Meter
 from ..engine.sample import Sample
 from ..events import CellEnded, CellStarted, Event, MeterStarted, MeterStopping, SettingsChanged
-from ..log.samples import SamplesLog, _slug, sample_texts
+from ..log.samples import FIRST_POWER_COLUMN, SamplesLog, _slug, sample_texts
 from ..session import CarbonSession
 from .cell_log import configured_paths
 
@@ -102,7 +102,7 @@ class SamplesOutput:
         """Where ``meter``'s watts go among the log's power columns (the components', then
         total_power, then one per GPU); ValueError if the meter does not fit the log."""
         if self._plan is None or self._plan[0] is not meter:
-            power = samples_log.columns[4:]
+            power = samples_log.columns[FIRST_POWER_COLUMN:]
             self._plan = (meter, power.index("total_power"), [
                 (power.index(f"{ch.sensor.component}_power"),
                  power.index(f"{_slug(ch.sensor.name)}_power") if ch.sensor.component == "gpu" else None)
@@ -114,7 +114,7 @@ class SamplesOutput:
         A channel that had failed when the sample was taken adds nothing: a component whose
         every device had failed is unknown, not 0 W."""
         total_at, plan = self._columns(samples_log, meter)
-        watts: list[float | None] = [None] * (len(samples_log.columns) - 4)
+        watts: list[float | None] = [None] * (len(samples_log.columns) - FIRST_POWER_COLUMN)
         total = 0.0
         for (comp, own), ch, w in zip(plan, meter.channels, sample.watts):
             last = ch.last_read_at
